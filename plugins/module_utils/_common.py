@@ -1,0 +1,49 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, mailstack.sasl_postfix contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Helpers shared by every module of the collection (private API)."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import re
+
+# The C locale keeps tool output parseable and error messages in English.
+C_LOCALE = {'LANG': 'C', 'LC_ALL': 'C', 'LC_MESSAGES': 'C'}
+
+_CONTROL_OR_SPACE = re.compile(r'[\s\x00-\x1f\x7f]')
+
+
+class ModuleError(Exception):
+    """A problem to report with fail_json(msg=...); the message names the bad value."""
+
+
+def run_tool(module, argv, data=None, check_rc=False):
+    """Run an external tool in the C locale; secrets go through `data` (stdin), never argv.
+
+    Returns (rc, stdout, stderr). Raises ModuleError when the tool is missing.
+    """
+    rc, out, err = module.run_command(
+        argv, data=data, binary_data=data is not None and isinstance(data, bytes),
+        environ_update=C_LOCALE, check_rc=False)
+    if check_rc and rc != 0:
+        raise ModuleError('%s failed (rc=%d): %s' % (argv[0], rc, (err or out).strip()))
+    return rc, out, err
+
+
+def find_tool(module, name, package):
+    """Return the path of an external tool, or raise an error that names the package to install."""
+    path = module.get_bin_path(name, opt_dirs=['/usr/sbin', '/sbin', '/usr/local/sbin'])
+    if not path:
+        raise ModuleError('%s not found on the host: install the %s package' % (name, package))
+    return path
+
+
+def check_token(option, value):
+    """Reject an empty value or one with whitespace or control characters."""
+    if value is None or value == '':
+        raise ModuleError('%s must not be empty' % option)
+    if _CONTROL_OR_SPACE.search(value):
+        raise ModuleError('%s %r contains whitespace or a control character' % (option, value))
