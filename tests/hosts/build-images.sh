@@ -51,7 +51,7 @@ build_image() {
     ln -sf /dev/null "$rootfs/etc/systemd/system/$unit"
   done
   rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
-  tar -C "$rootfs" -c . | podman import \
+  tar -C "$rootfs" -c . | podman import --quiet \
     --change 'CMD=["/sbin/init"]' \
     --change 'STOPSIGNAL=SIGRTMIN+3' \
     --change "LABEL mailstack.recipe=$recipe" \

@@ -1,0 +1,97 @@
+# Entry points for development, CI and the demo. `make help` lists them.
+# Everything a fresh Debian machine needs is installed by these targets.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+PYTHON ?= python3
+COLLECTIONS := $(CURDIR)/.cache/collections
+SANITY_TREE := $(CURDIR)/.cache/sanity/ansible_collections/mailstack/sasl_postfix
+SCENARIOS ?= $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml))))
+
+export CONTAINERS_CONF := $(CURDIR)/tests/hosts/containers.conf
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
+export PATH := $(BIN):$(PATH)
+# Interpreter discovery on localhost picks a pyenv shim that cannot run here.
+export ANSIBLE_PYTHON_INTERPRETER := $(BIN)/python
+
+# Debian packages the tests run for real on this machine: the podman test
+# hosts, the Cyrus SASL tools, Postfix's postconf/postmap and SMTP clients.
+HOST_PACKAGES := podman runc debootstrap sasl2-bin libsasl2-modules db-util \
+	postfix postfix-lmdb postfix-cdb swaks libdigest-hmac-perl msmtp
+
+.PHONY: help
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+.PHONY: test
+test: setup lint sanity pytest molecule build-check ## Run the whole suite (what CI runs)
+	@echo "make test: all stages passed"
+
+.PHONY: setup
+setup: host-packages venv collection-tree images ## Install and build everything the tests need
+
+.PHONY: host-packages
+host-packages: ## apt-get install the host packages that are missing
+	@missing=$$(for p in $(HOST_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "host-packages: installing" $$missing; \
+	  echo 'postfix postfix/main_mailer_type select No configuration' | debconf-set-selections; \
+	  apt-get update -qq; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+.PHONY: venv
+venv: $(VENV)/.installed ## Create .venv with the pinned Python tooling
+
+$(VENV)/.installed: requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $@
+
+.PHONY: collection-tree
+collection-tree: ## Link the checkout as ansible_collections/mailstack/sasl_postfix
+	@mkdir -p $(COLLECTIONS)/ansible_collections/mailstack
+	@ln -sfn $(CURDIR) $(COLLECTIONS)/ansible_collections/mailstack/sasl_postfix
+
+.PHONY: images
+images: ## Build the podman test images (skipped when they exist)
+	tests/hosts/build-images.sh
+
+.PHONY: lint
+lint: venv collection-tree ## yamllint and ansible-lint (production profile)
+	$(BIN)/yamllint --strict .
+	$(BIN)/ansible-lint --profile production
+
+.PHONY: sanity
+sanity: venv ## ansible-test sanity from an ansible_collections/ tree
+	rm -rf $(SANITY_TREE) && mkdir -p $(SANITY_TREE)
+	git ls-files -z --cached --others --exclude-standard | \
+	  while IFS= read -r -d '' f; do [ -e "$$f" ] && printf '%s\0' "$$f"; done | \
+	  tar --null -T - -cf - | tar -C $(SANITY_TREE) -xf -
+	cd $(SANITY_TREE) && $(BIN)/ansible-test sanity --venv --python 3.11 --color no
+
+.PHONY: pytest
+pytest: venv host-packages ## Unit and module tests against the real Cyrus and Postfix tools
+	@rc=0; $(BIN)/pytest -p no:cacheprovider tests || rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: the test setup is broken" >&2; fi; \
+	exit $$rc
+
+.PHONY: molecule
+molecule: venv collection-tree images ## molecule test for every scenario under molecule/
+	@for s in $(SCENARIOS); do \
+	  echo "=== molecule test -s $$s"; \
+	  $(BIN)/molecule test -s $$s || exit 1; \
+	done
+
+.PHONY: build-check
+build-check: venv ## Build the collection, install the tarball, check ansible-doc and contents
+	tests/build-check.sh
+
+.PHONY: clean
+clean: ## Remove build output and caches (keeps .venv and images)
+	rm -rf .cache build *.tar.gz
