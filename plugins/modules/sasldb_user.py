@@ -1,0 +1,175 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, mailstack.sasl_postfix contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: sasldb_user
+short_description: Manage one user in a Cyrus SASL sasldb
+version_added: 0.1.0
+description:
+  - >-
+    Adds, updates or removes one user in a Cyrus SASL C(sasldb) database, the user store behind
+    C(pwcheck_method: auxprop) with C(auxprop_plugin: sasldb) (for example Postfix C(smtpd) SMTP AUTH).
+  - Idempotent on passwords. The stored password is compared in the module, so an unchanged password
+    reports C(changed=false). The password is never returned, logged or shown in a diff.
+  - The whole database is read with one C(db_dump) call. A change builds a complete new database with
+    C(db_load) next to the old one, checks it with Cyrus's C(sasldblistusers2), and renames it over the
+    old one. An interrupted run therefore leaves the old or the new database, never a broken one.
+  - To manage many users, use M(mailstack.sasl_postfix.sasldb_users). It does the same in one call and
+    is much faster than a loop over this module.
+author:
+  - mailstack.sasl_postfix contributors
+requirements:
+  - C(db_dump) and C(db_load) on the managed host (Debian package C(db-util)).
+  - C(sasldblistusers2) on the managed host (Debian package C(sasl2-bin)).
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.files
+  - ansible.builtin.files
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+    details:
+      - The diff lists the users (V(name@realm)) before and after. An updated password is marked, never shown.
+  platform:
+    platforms: posix
+  safe_file_operations:
+    support: full
+  vault:
+    support: none
+options:
+  name:
+    description:
+      - The user name without the realm.
+      - Must not be empty. Must not contain V(@), V(:), whitespace or control characters.
+    type: str
+    required: true
+  realm:
+    description:
+      - The realm (SASL user domain) of the user.
+      - If not given, the module uses the realm that C(saslpasswd2) uses without C(-u). That is the
+        host's fully qualified name as libsasl2 computes it, lower-cased, or the short host name if
+        there is no FQDN. The result returns the realm used.
+      - Same character rules as O(name).
+    type: str
+  password:
+    description:
+      - The password to store. Required when O(state=present) and the user does not exist yet.
+      - If omitted for an existing user, the stored password is kept.
+      - Must not be empty or contain a NUL character.
+    type: str
+  state:
+    description:
+      - Whether the user should exist.
+    type: str
+    choices: [present, absent]
+    default: present
+  update_password:
+    description:
+      - V(always) sets the password when it differs from the stored one.
+      - V(on_create) sets the password only when the user is created.
+    type: str
+    choices: [always, on_create]
+    default: always
+  path:
+    description:
+      - The sasldb file. Its directory must exist.
+      - A symlink is followed, and its target is written.
+      - Postfix's C(smtpd) runs chrooted on Debian and needs V(/var/spool/postfix/etc/sasldb2).
+      - A new file is created with mode V(0640) unless O(mode) says otherwise. Debian's convention is
+        O(owner=root), O(group=sasl), O(mode=0640), with the C(postfix) user in group C(sasl).
+    type: path
+    default: /etc/sasldb2
+notes:
+  - The sasldb stores passwords in plain text (Cyrus needs them for CRAM-MD5 and DIGEST-MD5). Protect the
+    file with O(owner), O(group) and O(mode).
+  - Runs of these modules on the same directory are serialised with a lock. If another program, such as
+    C(saslpasswd2), changes the file while the module runs, the module notices and starts over.
+seealso:
+  - module: mailstack.sasl_postfix.sasldb_users
+  - module: mailstack.sasl_postfix.sasldb_info
+"""
+
+EXAMPLES = r"""
+- name: Add or update a submission user in Postfix's chroot sasldb
+  mailstack.sasl_postfix.sasldb_user:
+    name: alice
+    realm: mail.example.org
+    password: "{{ vault_alice_password }}"
+    path: /var/spool/postfix/etc/sasldb2
+    owner: root
+    group: sasl
+    mode: "0640"
+
+- name: Create a user but never reset a password the user has changed
+  mailstack.sasl_postfix.sasldb_user:
+    name: bob
+    password: "{{ initial_password }}"
+    update_password: on_create
+
+- name: Remove a user
+  mailstack.sasl_postfix.sasldb_user:
+    name: carol
+    realm: mail.example.org
+    state: absent
+"""
+
+RETURN = r"""
+name:
+  description: The user name.
+  returned: always
+  type: str
+  sample: alice
+realm:
+  description: The realm used. With O(realm) omitted, this is the host's default realm.
+  returned: always
+  type: str
+  sample: mail.example.org
+path:
+  description: The database file written (symlinks resolved).
+  returned: always
+  type: str
+  sample: /var/spool/postfix/etc/sasldb2
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.mailstack.sasl_postfix.plugins.module_utils._common import ModuleError
+from ansible_collections.mailstack.sasl_postfix.plugins.module_utils import _sasldb
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            name=dict(type='str', required=True),
+            realm=dict(type='str'),
+            password=dict(type='str', no_log=True),
+            state=dict(type='str', default='present', choices=['present', 'absent']),
+            update_password=dict(type='str', default='always', choices=['always', 'on_create'], no_log=False),
+            path=dict(type='path', default=_sasldb.DEFAULT_PATH),
+        ),
+        add_file_common_args=True,
+        supports_check_mode=True,
+    )
+    params = module.params
+    try:
+        wanted, dummy = _sasldb.normalize_users(
+            [dict((k, params[k]) for k in ('name', 'realm', 'password', 'state'))], _sasldb.default_realm, indexed=False)
+        plan, changed, diff = _sasldb.run_users(module, params['path'], wanted, params['update_password'], exclusive=False)
+    except ModuleError as exc:
+        module.fail_json(msg=str(exc))
+    result = dict(changed=changed, name=wanted[0]['name'], realm=wanted[0]['realm'], path=plan.path)
+    if module._diff:
+        result['diff'] = diff
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
