@@ -9,7 +9,9 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 PYTHON ?= python3
 COLLECTIONS := $(CURDIR)/.cache/collections
-SANITY_TREE := $(CURDIR)/.cache/sanity/ansible_collections/mailstack/sasl_postfix
+# Outside the checkout: ansible-test would otherwise list files through the
+# enclosing git repository, where .cache/ is ignored.
+SANITY_TREE := $(or $(TMPDIR),/tmp)/mailstack-sanity/ansible_collections/mailstack/sasl_postfix
 SCENARIOS ?= $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml))))
 
 export CONTAINERS_CONF := $(CURDIR)/tests/hosts/containers.conf
@@ -73,6 +75,7 @@ sanity: venv ## ansible-test sanity from an ansible_collections/ tree
 	git ls-files -z --cached --others --exclude-standard | \
 	  while IFS= read -r -d '' f; do [ -e "$$f" ] && printf '%s\0' "$$f"; done | \
 	  tar --null -T - -cf - | tar -C $(SANITY_TREE) -xf -
+	tests/tools/seed-ansible-test-pip.sh $(BIN)/python
 	cd $(SANITY_TREE) && $(BIN)/ansible-test sanity --venv --python 3.11 --color no
 
 .PHONY: pytest
