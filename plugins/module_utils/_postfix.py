@@ -42,8 +42,8 @@ MAP_TYPE_PACKAGES = {
     'cdb': 'postfix-cdb',
 }
 
-_PARAM_NAME = re.compile(r'^[A-Za-z0-9_]+$')
-_SERVICE = re.compile(r'^([^/\s]+)/(%s)$' % '|'.join(re.escape(t) for t in SERVICE_TYPES))
+_PARAM_NAME = re.compile(r'^[A-Za-z0-9_]+\Z')
+_SERVICE = re.compile(r'^([^/\s]+)/(%s)\Z' % '|'.join(re.escape(t) for t in SERVICE_TYPES))
 _ASSIGNMENT = re.compile(r'^(\S+) =(?: (.*))?$')
 _UNKNOWN = re.compile(r'warning: (\S+): unknown parameter')
 _UNUSED = re.compile(r'warning: (\S+): unused parameter: ([A-Za-z0-9_]+)=(.*)$', re.M)

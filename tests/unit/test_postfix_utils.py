@@ -1,0 +1,210 @@
+"""Pure logic of plugins/module_utils/_postfix.py: parsers, validators, table editing."""
+
+import pytest
+
+from ansible_collections.mailstack.sasl_postfix.plugins.module_utils._common import ModuleError
+from ansible_collections.mailstack.sasl_postfix.plugins.module_utils import _postfix as pf
+
+
+# -- postconf output -------------------------------------------------------
+
+@pytest.mark.parametrize('text, expected', [
+    ('relayhost = [a.example]:587\n', {'relayhost': '[a.example]:587'}),
+    ('relayhost =\n', {'relayhost': ''}),
+    ('a = x = y\nb = c\n', {'a': 'x = y', 'b': 'c'}),
+    ('submission/inet/syslog_name = postfix/submission\n',
+     {'submission/inet/syslog_name': 'postfix/submission'}),
+    ('not an assignment\n\n', {}),
+])
+def test_parse_assignments(text, expected):
+    assert pf.parse_assignments(text) == expected
+
+
+def test_unknown_and_unused_parameters():
+    err = ('postconf: warning: relayhostx: unknown parameter\n'
+           'postconf: warning: /tmp/x/main.cf: unused parameter: my_param=a b=c\n'
+           'postconf: warning: /tmp/x/master.cf: unused parameter: bogus=1\n')
+    assert pf.unknown_parameters(err) == {'relayhostx'}
+    assert pf.unused_parameters(err, '/tmp/x/main.cf') == {'my_param': 'a b=c'}
+    assert pf.unused_parameters(err, '/tmp/y/main.cf') == {}
+
+
+@pytest.mark.parametrize('value, default, expected', [
+    ('y', False, True), ('n', True, False), ('-', False, False), ('-', True, True), ('yes', False, True),
+])
+def test_parse_chroot(value, default, expected):
+    text = 'smtp/inet/chroot = %s\npostlog/unix-dgram/chroot = n\n' % value
+    assert pf.parse_chroot(text, default) == {'smtp/inet': expected, 'postlog/unix-dgram': False}
+
+
+@pytest.mark.parametrize('version, expected', [
+    ('3.7.11', (3, 7, 11)), ('2.11.3', (2, 11, 3)), ('3.8-20230101', (3,)), ('', ()),
+])
+def test_version_tuple(version, expected):
+    assert pf.version_tuple(version) == expected
+
+
+@pytest.mark.parametrize('text, expected', [
+    ('# CCARGS=-DDEBIAN -DHAS_LMDB -DUSE_SASL_AUTH -DUSE_CYRUS_SASL -DUSE_TLS\n', (True, True)),
+    ('CCARGS = -DHAS_PCRE\n', (False, False)),
+    ('# CCARGS=-DUSE_TLSX\n', (False, False)),
+    ('', (False, False)),
+])
+def test_parse_build_features(text, expected):
+    assert pf.parse_build_features(text) == expected
+
+
+# -- validators ------------------------------------------------------------
+
+@pytest.mark.parametrize('name', ['relayhost', 'smtpd_sasl_auth_enable', 'a1_b2'])
+def test_param_name_ok(name):
+    pf.check_param_name('name', name)
+
+
+@pytest.mark.parametrize('name', ['', 'relay host', 'relayhost\n', 'a=b', 'a-b', 'sub/inet'])
+def test_param_name_refused(name):
+    with pytest.raises(ModuleError, match='not a Postfix parameter name'):
+        pf.check_param_name('name', name)
+
+
+@pytest.mark.parametrize('service', ['submission/inet', '127.0.0.1:smtp/inet', 'postlog/unix-dgram', 'x/unix'])
+def test_service_ok(service):
+    pf.check_service(service)
+
+
+@pytest.mark.parametrize('service', ['submission', 'submission/tcp', 'a b/inet', 'a/inet/x', '/inet', '', 'submission/inet\n'])
+def test_service_refused(service):
+    with pytest.raises(ModuleError, match='not a master.cf service'):
+        pf.check_service(service)
+
+
+@pytest.mark.parametrize('value, service, message', [
+    ('a\nb', None, 'newline'),
+    ('a\rb', None, 'newline'),
+    ('a\x00b', None, 'control'),
+    ('permit_sasl_authenticated, reject', 'submission/inet', 'whitespace'),
+    ('a\tb', 'submission/inet', 'whitespace'),
+])
+def test_param_value_refused(value, service, message):
+    with pytest.raises(ModuleError, match=message):
+        pf.check_param_value(value, service)
+
+
+@pytest.mark.parametrize('value, service', [
+    ('permit_sasl_authenticated, reject', None),
+    ('a\tb', None),
+    ('', None),
+    ('permit_sasl_authenticated,reject', 'submission/inet'),
+])
+def test_param_value_ok(value, service):
+    pf.check_param_value(value, service)
+
+
+@pytest.mark.parametrize('map_type, supported, message', [
+    ('regexp', ['hash', 'regexp'], "type 'regexp' is not an indexed map type"),
+    ('nosuch', ['hash'], "type 'nosuch' is not an indexed map type"),
+    ('lmdb', ['hash', 'btree'], "map type 'lmdb' is not supported.*postfix-lmdb"),
+    ('dbm', ['hash'], "map type 'dbm' is not supported by this Postfix: postconf -m lists hash$"),
+])
+def test_map_type_refused(map_type, supported, message):
+    with pytest.raises(ModuleError, match=message):
+        pf.check_map_type(map_type, supported)
+
+
+@pytest.mark.parametrize('map_type, suffixes', [
+    ('hash', ['.db']), ('btree', ['.db']), ('lmdb', ['.lmdb']), ('cdb', ['.cdb']), ('dbm', ['.dir', '.pag']),
+])
+def test_index_paths(map_type, suffixes):
+    pf.check_map_type(map_type, list(pf.INDEX_SUFFIXES))
+    assert pf.index_paths(map_type, '/x/t') == ['/x/t' + s for s in suffixes]
+
+
+# -- entries ---------------------------------------------------------------
+
+@pytest.mark.parametrize('entries, expected', [
+    ({'a': 'b', '[h]:587': 'u:p w'}, [('a', 'b'), ('[h]:587', 'u:p w')]),
+    ([{'key': 'z', 'value': '1'}, {'key': 'a', 'value': 2}], [('z', '1'), ('a', '2')]),
+    ({}, []),
+    (None, []),
+])
+def test_normalize_entries(entries, expected):
+    assert pf.normalize_entries(entries) == expected
+
+
+SECRET = 'S3cr3t-value'
+
+BAD_ENTRIES = [
+    ({'a b': 'x'}, 'whitespace'),
+    ({'a\nb': 'x'}, 'whitespace or a control'),
+    ({'': 'x'}, 'must not be empty'),
+    ({'#a': 'x'}, 'comment'),
+    ({'a': SECRET + '\nb c'}, "key 'a' contains a newline"),
+    ({'a': SECRET + '\x01'}, "key 'a' contains a newline or control"),
+    ({'a': ''}, "key 'a' is empty"),
+    ({'a': ' ' + SECRET}, 'leading or trailing whitespace'),
+    ({'a': SECRET + ' '}, 'leading or trailing whitespace'),
+    ({'a': True}, 'boolean'),
+    ({'a': ['x']}, 'must be a string'),
+    ({'Key': 'x', 'key': 'y'}, "'key' duplicates key 'Key'"),
+    ([{'key': 'a'}], r'entries\[0\] must be a dict'),
+    ([{'key': 'a', 'value': 'b', 'x': 1}], r'entries\[0\]'),
+    (['a b'], r'entries\[0\]'),
+    ('a b', 'entries must be a dict or a list'),
+]
+
+
+@pytest.mark.parametrize('entries, message', BAD_ENTRIES)
+def test_normalize_entries_refused(entries, message):
+    with pytest.raises(ModuleError, match=message) as info:
+        pf.normalize_entries(entries)
+    assert SECRET not in str(info.value)
+
+
+# -- table text ------------------------------------------------------------
+
+TABLE = ('# hand-written\n'
+         'alpha one\n'
+         '\n'
+         'Beta two\n'
+         '  continued\n'
+         'beta shadowed\n'
+         'gamma three\n')
+
+
+def test_parse_table_and_entries():
+    records = pf.parse_table(TABLE)
+    assert [key for key, dummy in records] == [None, 'alpha', None, 'Beta', 'beta', 'gamma']
+    assert pf.table_entries(records) == {
+        'alpha': ('alpha', 'one'), 'beta': ('Beta', 'two continued'), 'gamma': ('gamma', 'three')}
+
+
+@pytest.mark.parametrize('set_entries, remove_keys, expected', [
+    ([], [], TABLE.replace('beta shadowed\n', '')),
+    ([('alpha', 'one')], [], TABLE.replace('beta shadowed\n', '')),
+    ([('ALPHA', 'new'), ('delta', 'four')], [],
+     '# hand-written\nALPHA new\n\nBeta two\n  continued\ngamma three\ndelta four\n'),
+    ([], ['BETA', 'missing'], '# hand-written\nalpha one\n\ngamma three\n'),
+])
+def test_edit_table(set_entries, remove_keys, expected):
+    assert pf.edit_table(pf.parse_table(TABLE), set_entries, remove_keys) == expected
+
+
+def test_edit_table_adds_newline_before_append():
+    assert pf.edit_table(pf.parse_table('a 1'), [('b', '2')]) == 'a 1\nb 2\n'
+
+
+def test_render_exclusive():
+    text = pf.render_exclusive([('b', '2'), ('a', '1')])
+    assert text == pf.HEADER + 'b 2\na 1\n'
+    assert pf.table_entries(pf.parse_table(text)) == {'a': ('a', '1'), 'b': ('b', '2')}
+
+
+def test_mask_table_marks_changes_and_hides_values():
+    old = pf.render_exclusive([('a', SECRET), ('b', 'same')])
+    new = pf.render_exclusive([('a', SECRET + 'x'), ('b', 'same'), ('c', 'new')])
+    before = pf.table_entries(pf.parse_table(old))
+    masked_old = pf.mask_table(old)
+    masked_new = pf.mask_table(new, reference=before)
+    assert SECRET not in masked_old + masked_new and 'same' not in masked_new
+    assert masked_old == pf.HEADER + 'a ********\nb ********\n'
+    assert masked_new == pf.HEADER + 'a ******** (changed)\nb ********\nc ******** (changed)\n'
