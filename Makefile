@@ -11,7 +11,7 @@ PYTHON ?= python3
 COLLECTIONS := $(CURDIR)/.cache/collections
 # Outside the checkout: ansible-test would otherwise list files through the
 # enclosing git repository, where .cache/ is ignored.
-SANITY_TREE := $(or $(TMPDIR),/tmp)/mailstack-sanity/ansible_collections/mailstack/sasl_postfix
+SANITY_TREE := $(or $(TMPDIR),/tmp)/mailstack-sanity-$(shell echo $(CURDIR) | md5sum | cut -c1-8)/ansible_collections/mailstack/sasl_postfix
 SCENARIOS ?= $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml))))
 
 export CONTAINERS_CONF := $(CURDIR)/tests/hosts/containers.conf
