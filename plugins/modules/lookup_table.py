@@ -27,11 +27,10 @@ description:
     (postmap folds keys to lower case) fail the task and leave the files untouched.
   - Error messages name the key, never the value.
 author:
-  - mailstack.sasl_postfix contributors
+  - mailstack.sasl_postfix contributors (@mailstack)
 extends_documentation_fragment:
   - ansible.builtin.files
   - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.files
 attributes:
   check_mode:
     support: full
@@ -43,9 +42,8 @@ attributes:
   platform:
     platforms: posix
   safe_file_operations:
+    description: Uses Ansible's strict file operation functions to ensure proper permissions and avoid data corruption.
     support: full
-  vault:
-    support: none
   idempotent:
     description:
       - When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
@@ -85,8 +83,8 @@ options:
     default: present
   type:
     description:
-      - Postfix map type of the indexed file, one that C(postmap) builds and C(postconf -m) lists:
-        V(hash), V(btree), V(lmdb), V(cdb), V(dbm) or V(sdbm).
+      - Postfix map type of the indexed file, one that C(postmap) builds and C(postconf -m) lists,
+        that is V(hash), V(btree), V(lmdb), V(cdb), V(dbm) or V(sdbm).
       - Defaults to the host's C(default_database_type) (C(postconf -h default_database_type)).
       - V(lmdb) and V(cdb) need the Debian packages C(postfix-lmdb) and C(postfix-cdb).
     type: str
@@ -97,7 +95,7 @@ options:
     default: /etc/postfix
   secret:
     description:
-      - The values are secrets (for example C(smtp_sasl_password_maps)): they are kept out of the diff
+      - The values are secrets, for example in C(smtp_sasl_password_maps). They are kept out of the diff
         and every result and error message, as if each value were marked C(no_log).
       - When O(mode) is not given, the source and indexed files are made C(0600).
       - Also set C(no_log) on a task that loops over secrets, as the loop item is printed by Ansible itself.

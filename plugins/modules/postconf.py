@@ -15,7 +15,7 @@ description:
   - Reads, sets or removes one parameter in C(main.cf) (C(postconf -e), C(postconf -X)), or one C(-o) parameter
     of a C(master.cf) service (C(postconf -P)), through the host's real C(postconf) command.
   - The module compares the value set explicitly in the file (what C(postconf -n) or C(postconf -P) prints) with
-    O(value): setting a parameter to its default value still writes the line, and removing it falls back to the default.
+    O(value). Setting a parameter to its default value still writes the line, and removing it falls back to the default.
   - With O(state=present) and no O(value), nothing changes and the current value is returned.
   - Parameter names that this Postfix does not know are refused unless O(force=true). Known are the built-in
     parameters (C(postconf -d)), the per-service parameters of services in C(master.cf) (such as
@@ -26,7 +26,7 @@ description:
     C(postconf -P) cannot write (join list items with commas, or refer to a C(main.cf) parameter as C($name)).
   - The module does not reload Postfix; notify a handler that runs C(postfix check) and C(postfix reload).
 author:
-  - mailstack.sasl_postfix contributors
+  - mailstack.sasl_postfix contributors (@mailstack)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:

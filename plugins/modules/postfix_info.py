@@ -16,7 +16,7 @@ description:
     whether the build has TLS and SASL support, the main directories, and which C(master.cf) services run chrooted,
     all read from the real C(postconf) command.
 author:
-  - mailstack.sasl_postfix contributors
+  - mailstack.sasl_postfix contributors (@mailstack)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:

@@ -1,0 +1,83 @@
+"""mailstack.sasl_postfix.postfix_info: every fact equals what the real postconf prints."""
+
+import os
+
+import pytest
+
+from helpers.modules import run_adhoc, run_module
+from helpers.postfix import make_config_dir, postconf, snapshot
+
+
+@pytest.fixture
+def config_dir(tmp_path):
+    return make_config_dir(tmp_path / 'postfix')
+
+
+@pytest.fixture
+def info(config_dir):
+    return run_module('postfix_info', dict(config_dir=config_dir))
+
+
+@pytest.mark.parametrize('fact', ['mail_version', 'queue_directory', 'daemon_directory', 'data_directory',
+                                  'meta_directory', 'default_database_type'])
+def test_parameters_match_postconf(config_dir, info, fact):
+    assert info[fact] == postconf(config_dir, '-h', fact).rstrip('\n')
+    assert info[fact]
+
+
+def test_config_directory_is_the_given_one(config_dir, info):
+    assert info['config_directory'] == config_dir
+
+
+@pytest.mark.parametrize('fact, option', [('sasl_server_types', '-a'), ('sasl_client_types', '-A'), ('map_types', '-m')])
+def test_type_lists_match_postconf(config_dir, info, fact, option):
+    assert info[fact] == postconf(config_dir, option).split()
+
+
+def test_debian_postfix_has_cyrus_sasl_and_tls(info):
+    # Debian's postfix package: cyrus and dovecot servers, the cyrus client, TLS and SASL built in.
+    assert 'cyrus' in info['sasl_server_types'] and 'cyrus' in info['sasl_client_types']
+    assert info['tls_support'] is True and info['sasl_support'] is True
+    makedefs = open(os.path.join(info['meta_directory'], 'makedefs.out')).read()
+    assert '-DUSE_TLS' in makedefs
+
+
+def test_chroot_services_match_postconf_F(config_dir, info):
+    expected = {}
+    for line in postconf(config_dir, '-F', '*/*/chroot').splitlines():
+        field, value = line.split(' = ')
+        name, kind, dummy = field.rsplit('/', 2)
+        expected[name + '/' + kind] = value == 'y'  # Postfix >= 3.0: '-' means n
+    assert info['services_chroot'] == expected
+    assert info['chroot_services'] == sorted(s for s, c in expected.items() if c)
+    assert 'submission/inet' in info['chroot_services']  # the test master.cf's submission line has chroot y
+
+
+def test_chroot_default_dash_means_no(config_dir):
+    with open(config_dir + '/master.cf', 'a') as handle:
+        handle.write('dashed    unix  -       -       -       -       -       smtp\n')
+    result = run_module('postfix_info', dict(config_dir=config_dir))
+    assert result['services_chroot']['dashed/unix'] is False
+
+
+def test_unknown_build_features_are_null(config_dir, tmp_path):
+    meta = tmp_path / 'meta'
+    meta.mkdir()
+    with open(config_dir + '/main.cf', 'a') as handle:
+        handle.write('meta_directory = %s\n' % meta)
+    result = run_module('postfix_info', dict(config_dir=config_dir))
+    assert result['tls_support'] is None and result['sasl_support'] is None
+
+
+def test_check_mode_and_no_changes(config_dir):
+    before = snapshot(config_dir + '/main.cf', config_dir + '/master.cf')
+    result, dummy = run_adhoc('postfix_info', dict(config_dir=config_dir), check_mode=True)
+    assert result['changed'] is False
+    assert result['mail_version'] == postconf(config_dir, '-h', 'mail_version').rstrip('\n')
+    assert snapshot(config_dir + '/main.cf', config_dir + '/master.cf') == before
+
+
+def test_missing_config_dir(tmp_path):
+    result = run_module('postfix_info', dict(config_dir=str(tmp_path)))
+    assert result['failed'] is True
+    assert 'has no main.cf' in result['msg']
