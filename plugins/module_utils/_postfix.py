@@ -415,7 +415,10 @@ class Postconf(object):
 
     def postmap(self, map_type, path):
         binary = find_tool(self.module, 'postmap', 'postfix')
-        argv = [binary, '-c', self.config_dir, '%s:%s' % (map_type, path)]
+        # -o: keep root privileges for a source owned by another user; without it
+        # postmap runs as that owner, who usually cannot write next to the file.
+        # The module applies owner/group/mode to the index afterwards.
+        argv = [binary, '-o', '-c', self.config_dir, '%s:%s' % (map_type, path)]
         # postmap creates a new index with the source's mode, but keep it
         # private until the module applies the requested mode.
         old_umask = os.umask(0o077)
@@ -534,8 +537,9 @@ def run_postconf(module):
     if value is not None:
         if state == 'absent':
             raise ModuleError('value must not be set with state=absent: the parameter is removed')
-        value = value.strip()
         check_param_value(value, service)
+        # postconf prints values with each run of whitespace as one space.
+        value = ' '.join(value.split())
 
     pc = Postconf(module, p['config_dir'])
     if not p['force'] and not pc.is_known(name):

@@ -108,7 +108,8 @@ options:
         (but is made C(0600) with O(secret=true)). The indexed files get the source file's mode.
   owner:
     description:
-      - Owner of the source file and the indexed files. C(postmap) reads the source as its owner.
+      - Owner of the source file and the indexed files. C(postmap) runs with C(-o), keeping the privileges of the module
+        (not dropping to the source owner, who usually cannot write next to the file), and the indexed files get this owner after.
   group:
     description:
       - Group of the source file and the indexed files.

@@ -51,7 +51,8 @@ options:
     required: true
   value:
     description:
-      - The value to set, on one line. Leading and trailing whitespace is dropped, as C(postconf) does.
+      - The value to set, on one line. Leading and trailing whitespace is dropped and each run of whitespace becomes
+        one space, as C(postconf) prints values; the comparison with the current value is made that way.
       - An empty string sets the parameter to an empty value explicitly.
       - Omit it to read the current value.
       - Not allowed with O(state=absent).

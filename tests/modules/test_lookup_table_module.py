@@ -1,6 +1,7 @@
 """mailstack.sasl_postfix.lookup_table against the real postconf and postmap, in temporary directories."""
 
 import os
+import pwd
 import re
 import stat
 
@@ -176,6 +177,17 @@ def test_secret_tables_are_private_and_modes_apply_to_the_index(config_dir, tabl
     result = run_module('lookup_table', args)
     assert result['changed'] is True and result['rebuilt'] is False
     assert mode_of(table) == 0o640 and mode_of(table + '.db') == 0o640
+    assert run_module('lookup_table', args)['changed'] is False
+
+
+def test_owner_applies_to_source_and_index(config_dir, table):
+    args = dict(config_dir=config_dir, path=table, type='hash', entries={RELAY: PASSWORD}, owner='nobody', mode='0640')
+    result = run_module('lookup_table', args)
+    assert result['changed'] is True, result
+    nobody = pwd.getpwnam('nobody').pw_uid
+    assert os.stat(table).st_uid == nobody and os.stat(table + '.db').st_uid == nobody
+    assert mode_of(table + '.db') == 0o640
+    assert postmap_query(config_dir, RELAY, 'hash:' + table) == PASSWORD
     assert run_module('lookup_table', args)['changed'] is False
 
 

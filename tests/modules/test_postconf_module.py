@@ -82,6 +82,26 @@ def test_empty_value_is_explicit(config_dir):
     assert run_module('postconf', args)['changed'] is False
 
 
+def test_whitespace_is_compared_as_postconf_prints_it(config_dir):
+    args = dict(config_dir=config_dir, name='smtpd_relay_restrictions',
+                value='  permit_mynetworks,\tpermit_sasl_authenticated,   reject_unauth_destination ')
+    result = run_module('postconf', args)
+    assert result['changed'] is True
+    assert result['value'] == 'permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination'
+    assert postconf(config_dir, '-h', 'smtpd_relay_restrictions') == result['value'] + '\n'
+    assert run_module('postconf', args)['changed'] is False
+
+
+def test_multi_line_value_in_main_cf_is_not_rewritten(config_dir):
+    with open(config_dir + '/main.cf', 'a') as handle:
+        handle.write('smtpd_recipient_restrictions = permit_mynetworks,\n    reject_unauth_destination\n')
+    before = files(config_dir)
+    args = dict(config_dir=config_dir, name='smtpd_recipient_restrictions',
+                value='permit_mynetworks, reject_unauth_destination')
+    assert run_module('postconf', args)['changed'] is False
+    assert files(config_dir) == before
+
+
 def test_master_cf_service_parameter(config_dir):
     args = dict(config_dir=config_dir, service='submission/inet', name='smtpd_sasl_auth_enable', value='yes')
     before = files(config_dir)
