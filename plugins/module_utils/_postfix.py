@@ -14,6 +14,7 @@ unit-tested directly.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import json
 import os
 import re
 import tempfile
@@ -616,6 +617,14 @@ def run_lookup_table(module):
     """The lookup_table module; returns the result dict."""
     p = module.params
     path, state, secret = p['path'], p['state'], p['secret']
+    if isinstance(p['entries'], str):
+        # entries=... on an ad-hoc command line arrives as a JSON string.
+        if secret:
+            module.no_log_values.add(p['entries'])
+        try:
+            p['entries'] = json.loads(p['entries'])
+        except ValueError:
+            raise ModuleError('entries must be a dict or a list of {key, value} dicts (a string must be JSON)')
     if secret:
         module.no_log_values.update(_secret_values(p['entries']))
 

@@ -60,6 +60,7 @@ options:
     description:
       - The table's entries, either a dictionary of key to value, or a list of dictionaries with C(key) and C(value).
         A list keeps its order, which matters to the reader of the file only (postmap keys are unique).
+        A JSON string of either form is accepted too (for ad-hoc C(-a) arguments).
       - Values are strings; numbers are written as they print; booleans are refused (quote C(yes)/C(no) in YAML).
       - Required with O(state=present), not allowed with O(state=absent).
     type: raw

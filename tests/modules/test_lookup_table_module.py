@@ -228,6 +228,8 @@ BAD_INPUT = [
     (dict(entries={'a': True}), "value for key 'a' is a boolean"),
     (dict(entries={'Relay': 'x', 'relay': 'y'}), "key 'relay' duplicates key 'Relay'"),
     (dict(entries=[{'key': 'a'}]), r'entries\[0\] must be a dict with exactly the keys key and value'),
+    (dict(entries='a=b'), r'entries must be a dict or a list of \{key, value\} dicts \(a string must be JSON\)'),
+    (dict(entries='"a"'), 'entries must be a dict or a list of'),
     (dict(entries={'a': 'b'}, keys=['a']), 'keys is only used with state=absent'),
     (dict(state='absent', entries={'a': 'b'}), 'entries is only used with state=present'),
     (dict(state='absent', keys=['a b']), "key 'a b' contains whitespace"),
@@ -262,6 +264,14 @@ def test_unsupported_type_error_names_type_and_package(config_dir, table, tmp_pa
     assert "map type 'lmdb' is not supported by this Postfix" in result['msg']
     assert 'install the postfix-lmdb package' in result['msg']
     assert not os.path.exists(table)
+
+
+def test_entries_as_json_string_from_the_command_line(config_dir, table):
+    args = dict(config_dir=config_dir, path=table, type='hash', entries='{"%s": "%s"}' % (RELAY, PASSWORD), secret=True)
+    result, output = run_adhoc('lookup_table', args, verbosity=3)
+    assert result['changed'] is True and result['added'] == [RELAY]
+    assert 'Pa55-w0rd' not in output
+    assert postmap_query(config_dir, RELAY, 'hash:' + table) == PASSWORD
 
 
 def test_missing_directory_is_a_clear_error(config_dir, tmp_path):
