@@ -61,6 +61,7 @@ options:
       - The table's entries, either a dictionary of key to value, or a list of dictionaries with C(key) and C(value).
         A list keeps its order, which matters to the reader of the file only (postmap keys are unique).
         A JSON string of either form is accepted too (for ad-hoc C(-a) arguments).
+      - Ansible does not template dictionary keys; when a key comes from a variable, use the list form.
       - Values are strings; numbers are written as they print; booleans are refused (quote C(yes)/C(no) in YAML).
       - Required with O(state=present), not allowed with O(state=absent).
     type: raw
@@ -129,11 +130,12 @@ seealso:
 '''
 
 EXAMPLES = r'''
-- name: Relay credentials, keyed exactly like relayhost
+- name: Relay credentials, keyed exactly like relayhost (list form, as the key is a variable)
   mailstack.sasl_postfix.lookup_table:
     path: /etc/postfix/sasl_passwd
     entries:
-      "[smtp.example.net]:587": "client@example.org:{{ relay_password }}"
+      - key: "{{ relayhost }}"
+        value: "client@example.org:{{ relay_password }}"
     secret: true
     owner: root
     group: root
