@@ -20,7 +20,9 @@ if [ -n "$forbidden" ]; then
 fi
 
 # --offline: Galaxy is unreachable; dependencies come from the `ansible` package.
-ansible-galaxy collection install --offline --no-deps -p "$work/installed" "$tarball" >/dev/null
+# The Makefile points ANSIBLE_COLLECTIONS_PATH at the checkout: ignore it here.
+env -u ANSIBLE_COLLECTIONS_PATH ansible-galaxy collection install --force --offline --no-deps \
+  -p "$work/installed" "$tarball" >/dev/null
 installed="$work/installed/ansible_collections/mailstack/sasl_postfix"
 [ -f "$installed/MANIFEST.json" ] || { echo "build-check: install left no MANIFEST.json" >&2; exit 1; }
 
