@@ -165,7 +165,8 @@ from ansible_collections.mailstack.sasl_postfix.plugins.module_utils import _sas
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            users=dict(type='list', elements='dict', required=True, options=dict(
+            # no_log on the whole list keeps it out of the host's log; see _sasldb.quiet_no_log
+            users=dict(type='list', elements='dict', required=True, no_log=True, options=dict(
                 name=dict(type='str', required=True),
                 realm=dict(type='str'),
                 password=dict(type='str', no_log=True),
@@ -179,11 +180,12 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
+    invocation = _sasldb.quiet_no_log(module, 'users')
     try:
         wanted, default_realm = _sasldb.normalize_users(params['users'], _sasldb.default_realm, indexed=True)
         plan, changed, diff = _sasldb.run_users(module, params['path'], wanted, params['update_password'], params['exclusive'])
     except ModuleError as exc:
-        module.fail_json(msg=str(exc))
+        module.fail_json(msg=str(exc), invocation=invocation)
     result = dict(
         changed=changed,
         added=[_sasldb.user_label(u) for u in plan.added],
@@ -191,6 +193,7 @@ def main():
         removed=[_sasldb.user_label(u) for u in plan.removed],
         default_realm=default_realm,
         path=plan.path,
+        invocation=invocation,
     )
     if module._diff:
         result['diff'] = diff

@@ -15,13 +15,17 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__fi
 ANSIBLE_BIN = os.path.join(os.path.dirname(sys.executable), 'ansible')
 
 
-def run_module(name, args, check_mode=False, diff=False):
-    """Run plugins/modules/<name>.py with `args`; return its JSON result (dict)."""
+def run_module(name, args, check_mode=False, diff=False, prefix=()):
+    """Run plugins/modules/<name>.py with `args`; return its JSON result (dict).
+
+    `prefix` is prepended to the command line (for example an `unshare` wrapper
+    that hides a tool from the module).
+    """
     payload = dict(args)
     payload['_ansible_check_mode'] = check_mode
     payload['_ansible_diff'] = diff
     proc = subprocess.run(
-        [sys.executable, '-m', 'ansible_collections.mailstack.sasl_postfix.plugins.modules.' + name],
+        list(prefix) + [sys.executable, '-m', 'ansible_collections.mailstack.sasl_postfix.plugins.modules.' + name],
         input=json.dumps({'ANSIBLE_MODULE_ARGS': payload}),
         capture_output=True, text=True, env=_module_env(), check=False)
     try:
