@@ -443,22 +443,30 @@ def postfix_facts(pc):
     services = pc.chroot_services(facts['mail_version'])
     facts['services_chroot'] = services
     facts['chroot_services'] = sorted(name for name, chrooted in services.items() if chrooted)
-    facts['tls_support'], facts['sasl_support'] = build_features(facts['meta_directory'])
+    facts['tls_support'], facts['sasl_support'], facts['makedefs_file'] = build_features(facts['meta_directory'])
     return facts
 
 
-def build_features(meta_directory):
-    """(tls, sasl) from the CCARGS in makedefs.out (installed in meta_directory since Postfix 3.0).
+# Where makedefs.out is: meta_directory upstream (Postfix >= 3.0) and on Debian 12;
+# Debian 13 ships it only in /usr/share/postfix.
+MAKEDEFS_FALLBACKS = ('/usr/share/postfix',)
 
-    None when the file is missing or unreadable: the build options are unknown.
+
+def build_features(meta_directory, fallbacks=MAKEDEFS_FALLBACKS):
+    """(tls, sasl, path) from the CCARGS recorded in makedefs.out.
+
+    (None, None, None) when no makedefs.out is found: the build options are unknown.
     """
-    path = os.path.join(meta_directory or DEFAULT_CONFIG_DIR, 'makedefs.out')
-    try:
-        with open(path) as handle:
-            text = handle.read()
-    except (IOError, OSError):
-        return None, None
-    return parse_build_features(text)
+    for directory in (meta_directory or DEFAULT_CONFIG_DIR,) + tuple(fallbacks):
+        path = os.path.join(directory, 'makedefs.out')
+        try:
+            with open(path) as handle:
+                text = handle.read()
+        except (IOError, OSError):
+            continue
+        tls, sasl = parse_build_features(text)
+        return tls, sasl, path
+    return None, None, None
 
 
 def parse_build_features(text):

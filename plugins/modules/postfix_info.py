@@ -96,11 +96,18 @@ default_database_type:
   sample: hash
 tls_support:
   description:
-    - Whether Postfix was built with TLS (C(-DUSE_TLS) in the C(CCARGS) recorded in C(makedefs.out) in C(meta_directory)).
-    - Null when C(makedefs.out) is missing (Postfix older than 3.0, or removed).
+    - Whether Postfix was built with TLS (C(-DUSE_TLS) in the C(CCARGS) recorded in C(makedefs.out), see RV(makedefs_file)).
+    - Null when no C(makedefs.out) is found (Postfix older than 3.0, or removed).
   returned: success
   type: bool
   sample: true
+makedefs_file:
+  description:
+    - The C(makedefs.out) read for RV(tls_support) and RV(sasl_support), from C(meta_directory) (upstream, Debian 12)
+      or C(/usr/share/postfix) (Debian 13); null when none was found.
+  returned: success
+  type: str
+  sample: /etc/postfix/makedefs.out
 sasl_support:
   description: Whether Postfix was built with SASL authentication (C(-DUSE_SASL_AUTH) in the same C(CCARGS)), or null.
   returned: success

@@ -208,3 +208,14 @@ def test_mask_table_marks_changes_and_hides_values():
     assert SECRET not in masked_old + masked_new and 'same' not in masked_new
     assert masked_old == pf.HEADER + 'a ********\nb ********\n'
     assert masked_new == pf.HEADER + 'a ******** (changed)\nb ********\nc ******** (changed)\n'
+
+
+def test_build_features_falls_back_to_usr_share(tmp_path):
+    meta, share = tmp_path / 'meta', tmp_path / 'share'
+    meta.mkdir()
+    share.mkdir()
+    (share / 'makedefs.out').write_text('# CCARGS=-DUSE_TLS\n')
+    assert pf.build_features(str(meta), (str(share),)) == (True, False, str(share / 'makedefs.out'))
+    (meta / 'makedefs.out').write_text('# CCARGS=-DUSE_SASL_AUTH\n')
+    assert pf.build_features(str(meta), (str(share),)) == (False, True, str(meta / 'makedefs.out'))
+    assert pf.build_features(str(tmp_path / 'none'), ()) == (None, None, None)
