@@ -16,7 +16,7 @@ description:
     returned.
   - Reads the database with one C(db_dump) call and never changes it.
 author:
-  - mailstack.sasl_postfix contributors
+  - mailstack.sasl_postfix contributors (@mailstack)
 requirements:
   - C(db_dump) on the managed host (Debian package C(db-util)).
 extends_documentation_fragment:
@@ -32,6 +32,10 @@ attributes:
       - The module never changes anything.
   platform:
     platforms: posix
+  idempotent:
+    description:
+      - When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
+    support: full
 options:
   path:
     description:

@@ -23,13 +23,12 @@ description:
   - To manage many users, use M(mailstack.sasl_postfix.sasldb_users). It does the same in one call and
     is much faster than a loop over this module.
 author:
-  - mailstack.sasl_postfix contributors
+  - mailstack.sasl_postfix contributors (@mailstack)
 requirements:
   - C(db_dump) and C(db_load) on the managed host (Debian package C(db-util)).
   - C(sasldblistusers2) on the managed host (Debian package C(sasl2-bin)).
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.files
   - ansible.builtin.files
 attributes:
   check_mode:
@@ -41,9 +40,17 @@ attributes:
   platform:
     platforms: posix
   safe_file_operations:
+    description:
+      - Uses Ansible's strict file operation functions to ensure proper permissions and avoid data corruption.
     support: full
-  vault:
-    support: none
+    details:
+      - A new database is built in a private directory next to the old one and renamed over it with C(atomic_move).
+  idempotent:
+    description:
+      - When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
+    support: full
+    details:
+      - Passwords included. An unchanged password is found by comparing with the stored one.
 options:
   name:
     description:

@@ -20,13 +20,12 @@ description:
   - Writes are atomic. The new database is built with C(db_load) next to the old one, checked with
     Cyrus's C(sasldblistusers2), and renamed over the old one.
 author:
-  - mailstack.sasl_postfix contributors
+  - mailstack.sasl_postfix contributors (@mailstack)
 requirements:
   - C(db_dump) and C(db_load) on the managed host (Debian package C(db-util)).
   - C(sasldblistusers2) on the managed host (Debian package C(sasl2-bin)).
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.files
   - ansible.builtin.files
 attributes:
   check_mode:
@@ -38,9 +37,17 @@ attributes:
   platform:
     platforms: posix
   safe_file_operations:
+    description:
+      - Uses Ansible's strict file operation functions to ensure proper permissions and avoid data corruption.
     support: full
-  vault:
-    support: none
+    details:
+      - A new database is built in a private directory next to the old one and renamed over it with C(atomic_move).
+  idempotent:
+    description:
+      - When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
+    support: full
+    details:
+      - Passwords included. An unchanged password is found by comparing with the stored one.
 options:
   users:
     description:

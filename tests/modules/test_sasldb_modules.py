@@ -531,4 +531,3 @@ def test_large_database_idempotent(tmp_path):
     assert third['updated'] == ['user01234@ex.org'] and third['added'] == []
     assert authenticate(str(db), 'user01234@ex.org', 'other') == SASL_OK
     assert authenticate(str(db), 'user09999@ex.org', 'secret-9999') == SASL_OK
-
