@@ -151,6 +151,16 @@ def test_merge_keeps_other_lines_and_remove_single_keys(config_dir, table):
     assert run_module('lookup_table', remove)['changed'] is False
 
 
+def test_merge_creates_a_missing_file_and_absent_keys_of_a_missing_file_do_nothing(config_dir, table):
+    remove = dict(config_dir=config_dir, path=table, type='hash', state='absent', keys=['a'])
+    assert run_module('lookup_table', remove)['changed'] is False
+    assert not os.path.exists(table)
+    merge = dict(config_dir=config_dir, path=table, type='hash', exclusive=False, entries={'a': 'b'})
+    assert run_module('lookup_table', merge)['changed'] is True
+    assert open(table).read() == 'a b\n'
+    assert postmap_query(config_dir, 'a', 'hash:' + table) == 'b'
+
+
 def test_remove_whole_table(config_dir, table):
     args = dict(config_dir=config_dir, path=table, type='hash', entries={RELAY: PASSWORD})
     run_module('lookup_table', args)
