@@ -342,15 +342,17 @@ class Postconf(object):
 
     # -- main.cf -----------------------------------------------------------
 
-    def is_known(self, name):
-        """True when postconf knows `name` in this configuration.
+    def lookup(self, name):
+        """(known, value in effect) in one postconf call; value is None for an unknown name.
 
         Known are built-in parameters (postconf -d), per-service parameters of
         master.cf services, and user-defined parameters that main.cf or
         master.cf actually use ($name); postconf warns about anything else.
         """
-        dummy, err = self.run(name)
-        return name not in unknown_parameters(err)
+        out, err = self.run(name)
+        if name in unknown_parameters(err):
+            return False, None
+        return True, parse_assignments(out).get(name)
 
     def explicit(self, name):
         """The value set in main.cf (postconf -n), or None when main.cf does not set it."""
@@ -551,9 +553,14 @@ def run_postconf(module):
         value = ' '.join(value.split())
 
     pc = Postconf(module, p['config_dir'])
-    if not p['force'] and not pc.is_known(name):
+    # Every read happens before the write: postconf reads a main.cf or master.cf
+    # changed within the last second twice, a second apart (Postfix load_file),
+    # so reading right after writing would cost about two seconds.
+    known, main_value = pc.lookup(name)
+    if not p['force'] and not known:
         raise ModuleError('unknown Postfix parameter %r: postconf -d does not know it and nothing in %s uses it '
                           'as a user-defined parameter; check the spelling, or set force=true' % (name, pc.config_dir))
+    default = pc.default(name) if known else None
     if service is not None:
         if not pc.service_exists(service):
             raise ModuleError('service %s is not defined in %s' % (service, pc.master_cf))
@@ -570,29 +577,21 @@ def run_postconf(module):
     changed = after != before
 
     if changed and not module.check_mode:
-        if service is not None:
-            if after is None:
-                pc.remove_service_param(service, name)
-            else:
-                pc.set_service_param(service, name, after)
-            after = pc.service_param(service, name)
+        if service is not None and after is None:
+            pc.remove_service_param(service, name)
+        elif service is not None:
+            pc.set_service_param(service, name, after)
+        elif after is None:
+            pc.remove(name)
         else:
-            if after is None:
-                pc.remove(name)
-            else:
-                pc.set(name, after)
-            after = pc.explicit(name)
-        if state == 'present' and after != value:
-            raise ModuleError('postconf stored %r for %s, not the requested value' % (after, name))
+            pc.set(name, after)
 
-    known = pc.is_known(name)
-    default = pc.default(name) if known else None
     if after is not None:
         effective = after
-    elif service is None and changed and module.check_mode:
+    elif service is None and changed:
         effective = default  # what main.cf falls back to once the line is gone
     else:
-        effective = pc.effective(name) if known else None
+        effective = main_value  # unset in main.cf, or a service inheriting main.cf
     result = dict(changed=changed, name=name, service=service, value=effective,
                   explicit=after is not None, previous=before, default=default,
                   config_file=pc.master_cf if service else pc.main_cf)
