@@ -553,9 +553,9 @@ def run_postconf(module):
         value = ' '.join(value.split())
 
     pc = Postconf(module, p['config_dir'])
-    # Every read happens before the write: postconf reads a main.cf or master.cf
-    # changed within the last second twice, a second apart (Postfix load_file),
-    # so reading right after writing would cost about two seconds.
+    # Every read happens before the write: postconf keeps re-reading a main.cf or
+    # master.cf until it is two seconds old (Postfix load_file), so reading right
+    # after writing would cost up to two seconds.
     known, main_value = pc.lookup(name)
     if not p['force'] and not known:
         raise ModuleError('unknown Postfix parameter %r: postconf -d does not know it and nothing in %s uses it '
