@@ -1,0 +1,177 @@
+"""End to end: the relay client sends through the submission server with SMTP AUTH.
+
+Everything runs with the real tools inside the two containers: sendmail,
+postmap, postqueue and the journal on the client; the mailbox and the journal
+on the server. The tests run in file order (the wrong-password test changes
+the client and puts it back).
+"""
+
+import json
+import os
+import shlex
+import time
+import uuid
+
+import pytest
+import testinfra
+
+from helpers.molecule import assert_check_diff_reports_no_change, run_converge
+
+RELAYHOST = '[relay-server]:587'
+RELAY_USER = 'relay-client@mailstack.test'
+RELAY_PASSWORD = 'relay-test-password'
+RECIPIENT = 'alice@relay-server'
+MAILBOX = '/var/mail/alice'
+SASL_PASSWD = '/etc/postfix/sasl_passwd'
+# Upper bound for a message to cross; the tests poll and stop at the first success.
+WAIT = 120
+
+
+def _host(name):
+    return testinfra.get_host('ansible://' + name, ansible_inventory=os.environ['MOLECULE_INVENTORY_FILE'])
+
+
+@pytest.fixture(scope='module')
+def server():
+    return _host('relay-server')
+
+
+@pytest.fixture(scope='module')
+def client():
+    return _host('relay-client')
+
+
+def _wait_for(what, probe):
+    deadline = time.monotonic() + WAIT
+    while True:
+        result = probe()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError('gave up after %d s waiting for %s' % (WAIT, what))
+        time.sleep(1)
+
+
+def _send(client, token):
+    message = 'Subject: relay test %s\nFrom: root@relay-client.mailstack.test\nTo: %s\n\nbody %s\n' % (token, RECIPIENT, token)
+    client.check_output('printf %%s %s | /usr/sbin/sendmail -i -f root@relay-client.mailstack.test %s'
+                        % (shlex.quote(message), RECIPIENT))
+
+
+def _mailbox_message(server, token):
+    """The message in alice's mailbox holding token, or None."""
+    mbox = server.run('cat %s' % MAILBOX).stdout
+    for message in mbox.split('\nFrom '):
+        if token in message:
+            return message
+    return None
+
+
+def _queue(client):
+    out = client.check_output('postqueue -j')
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+def _journal(host):
+    return host.check_output('journalctl --no-pager -o cat')
+
+
+def _map(client):
+    return '%s:%s' % (client.check_output('postconf -h default_database_type'), SASL_PASSWD)
+
+
+# --- configuration ------------------------------------------------------------
+
+def test_client_main_cf(client):
+    settings = {
+        'relayhost': RELAYHOST,
+        'smtp_sasl_auth_enable': 'yes',
+        'smtp_sasl_password_maps': _map(client),
+        'smtp_sasl_security_options': 'noanonymous',
+        'smtp_sasl_tls_security_options': 'noanonymous',
+        'smtp_tls_security_level': 'verify',
+        'smtp_tls_CAfile': '/etc/postfix/relay-server-ca.crt',
+        'mydestination': '',
+        'inet_interfaces': 'loopback-only',
+    }
+    for name, expected in settings.items():
+        assert client.check_output('postconf -h %s' % name) == expected, name
+
+
+def test_client_is_a_null_client(client):
+    assert not client.socket('tcp://0.0.0.0:25').is_listening
+    assert not client.socket('tcp://0.0.0.0:587').is_listening
+    assert client.socket('tcp://127.0.0.1:25').is_listening
+
+
+def test_credentials_table_is_keyed_exactly_like_relayhost_and_private(client):
+    source = client.file(SASL_PASSWD)
+    assert (source.user, source.group, source.mode) == ('root', 'root', 0o600)
+    entries = [line for line in source.content_string.splitlines() if line and not line.startswith('#')]
+    assert entries == ['%s %s:%s' % (RELAYHOST, RELAY_USER, RELAY_PASSWORD)]
+    assert client.check_output('postmap -q %s %s' % (shlex.quote(RELAYHOST), _map(client))) == '%s:%s' % (RELAY_USER, RELAY_PASSWORD)
+    for index in client.check_output('ls %s.*' % SASL_PASSWD).split():
+        index_file = client.file(index)
+        assert (index_file.user, index_file.mode) == ('root', 0o600), index
+
+
+def test_client_has_its_sasl_mechanisms(client):
+    assert client.package('libsasl2-modules').is_installed
+
+
+def test_server_certificate_verifies_for_the_relayhost_name(client):
+    dialog = client.run('openssl s_client -brief -starttls smtp -connect relay-server:587 -verify_return_error '
+                        '-CAfile /etc/postfix/relay-server-ca.crt -verify_hostname relay-server </dev/null')
+    assert 'Verification: OK' in dialog.stderr + dialog.stdout, dialog.stderr
+
+
+# --- mail through the relay ----------------------------------------------------
+
+def test_message_is_delivered_through_the_relay_with_auth(client, server):
+    token = uuid.uuid4().hex
+    _send(client, token)
+    message = _wait_for('the message in %s on relay-server' % MAILBOX, lambda: _mailbox_message(server, token))
+    # ESMTPSA: the server received it over TLS (S) from an authenticated client (A).
+    received = [line for line in message.splitlines() if 'by relay-server.mailstack.test (Postfix) with ESMTPSA id' in line]
+    assert received, message
+    queue_id = received[0].rsplit(' id ', 1)[1].split(';')[0].strip()
+    log = _wait_for('sasl_username in the server log',
+                    lambda: [line for line in _journal(server).splitlines() if line.startswith(queue_id + ': client=')])
+    assert 'sasl_username=%s' % RELAY_USER in log[0], log
+    assert _queue(client) == []
+
+
+def test_wrong_password_defers_and_fixed_credentials_deliver(client, server):
+    table = _map(client)
+    # Break the credentials with the real tools, as an operator's mistake would.
+    client.check_output('printf %%s %s > %s && postmap %s' % (
+        shlex.quote('%s %s:wrong-password\n' % (RELAYHOST, RELAY_USER)), SASL_PASSWD, table))
+    token = uuid.uuid4().hex
+    _send(client, token)
+
+    def deferred():
+        entries = [entry for entry in _queue(client) if entry['queue_name'] == 'deferred']
+        return entries if entries and entries[0]['recipients'][0].get('delay_reason') else None
+
+    entries = _wait_for('the message in the deferred queue', deferred)
+    assert len(entries) == 1
+    reason = entries[0]['recipients'][0]['delay_reason']
+    assert 'SASL authentication failed' in reason and '535' in reason, reason
+    assert entries[0]['recipients'][0]['address'] == RECIPIENT
+    assert _mailbox_message(server, token) is None
+    assert 'authentication failed' in _journal(server)
+
+    # The role puts the credentials back (and only on the client).
+    recap, output = run_converge('--limit', 'relay-client')
+    assert recap['relay-client']['changed'] >= 1 and recap['relay-client']['failed'] == 0, output[-4000:]
+    assert RELAY_PASSWORD not in output
+    assert client.check_output('postmap -q %s %s' % (shlex.quote(RELAYHOST), table)) == '%s:%s' % (RELAY_USER, RELAY_PASSWORD)
+
+    client.check_output('postqueue -f')
+    message = _wait_for('the deferred message in %s after the fix' % MAILBOX, lambda: _mailbox_message(server, token))
+    assert 'with ESMTPSA id' in message
+    _wait_for('an empty client queue', lambda: _queue(client) == [])
+
+
+def test_check_diff_after_converge_reports_no_change():
+    assert_check_diff_reports_no_change()
