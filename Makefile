@@ -98,3 +98,11 @@ build-check: venv ## Build the collection, install the tarball, check ansible-do
 .PHONY: clean
 clean: ## Remove build output and caches (keeps .venv and images)
 	rm -rf .cache build *.tar.gz
+
+.PHONY: demo
+demo: venv collection-tree images ## Start a container, apply playbooks/site.yml, run a real SMTP AUTH session
+	tests/hosts/demo.sh up
+
+.PHONY: demo-clean
+demo-clean: ## Remove the demo container and its network
+	tests/hosts/demo.sh down
