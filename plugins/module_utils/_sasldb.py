@@ -229,7 +229,7 @@ def plan(current_users, current_order, wanted, update_password='always', exclusi
     Raises ModuleError for a user listed twice or a new user without password.
     """
     users = dict((u, dict(props)) for u, props in current_users.items())
-    order = list(current_order)
+    new_users = []
     added, updated, removed = [], [], []
     listed = {}
     for entry in wanted:
@@ -240,7 +240,6 @@ def plan(current_users, current_order, wanted, update_password='always', exclusi
         if entry['state'] == 'absent':
             if user in users:
                 del users[user]
-                order.remove(user)
                 removed.append(user)
             continue
         password = entry.get('password')
@@ -248,7 +247,7 @@ def plan(current_users, current_order, wanted, update_password='always', exclusi
             if password is None:
                 raise ModuleError('password is required to create user %s' % user_label(user))
             users[user] = {PASSWORD_PROPERTY: _enc(password)}
-            order.append(user)
+            new_users.append(user)
             added.append(user)
             continue
         if password is None or update_password == 'on_create':
@@ -259,11 +258,12 @@ def plan(current_users, current_order, wanted, update_password='always', exclusi
             users[user][PASSWORD_PROPERTY] = new
             updated.append(user)
     if exclusive:
-        for user in list(order):
+        for user in current_order:
             if user not in listed:
                 del users[user]
-                order.remove(user)
                 removed.append(user)
+    # database order for the users kept, then the new ones (dicts keep no order on Python < 3.7)
+    order = [u for u in current_order if u in users] + new_users
     return Plan(list(current_order), users, order, added, updated, removed)
 
 
