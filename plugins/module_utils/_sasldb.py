@@ -310,18 +310,13 @@ def quiet_no_log(module, option):
     user names the result is meant to show.  The result of the sasldb modules
     is built from names and realms only (never from a password; the tests run
     with -vvv and search the output for the passwords), so the module clears
-    that list and reports its invocation itself, with each password masked.
+    that list and reports its invocation itself, with the whole option masked
+    as Ansible does for a no_log option.
     Returns the invocation to pass to exit_json/fail_json.
     """
     module.no_log_values = set()
     args = dict(module.params)
-    masked = []
-    for entry in args.get(option) or []:
-        entry = dict(entry)
-        if entry.get('password') is not None:
-            entry['password'] = NO_LOG_MASK
-        masked.append(entry)
-    args[option] = masked
+    args[option] = NO_LOG_MASK
     return {'module_args': args}
 
 
