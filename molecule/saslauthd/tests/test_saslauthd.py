@@ -1,0 +1,207 @@
+"""Verify SMTP AUTH through saslauthd with real clients run inside the containers.
+
+saslauthd-debian12 checks system accounts with PAM (smtpd chrooted),
+saslauthd-debian13 with shadow (smtpd not chrooted), saslauthd-ldap binds to
+a local slapd (smtpd chrooted). The accounts on the first two come from the
+sasl_users role; the LDAP entries from prepare.yml.
+"""
+
+import json
+import shlex
+import time
+
+import pytest
+
+SYSTEM_PASSWORDS = {'alice': 'alice-test-password', 'bob': 'bob-test-password'}
+LDAP_PASSWORDS = {'erin': 'erin-test-password', 'gina': 'gina-test-password'}
+EXPECTED = {
+    # host: (mechanism, socket directory on the host, socket directory as smtpd sees it)
+    'saslauthd-debian12': ('pam', '/var/spool/postfix/var/run/saslauthd', '/var/run/saslauthd'),
+    'saslauthd-debian13': ('shadow', '/var/run/saslauthd', '/var/run/saslauthd'),
+    'saslauthd-ldap': ('ldap', '/var/spool/postfix/var/run/saslauthd', '/var/run/saslauthd'),
+}
+
+
+def _name(host):
+    return host.backend.get_hostname()
+
+
+def _is_ldap(host):
+    return _name(host) == 'saslauthd-ldap'
+
+
+def _good_users(host):
+    return LDAP_PASSWORDS if _is_ldap(host) else SYSTEM_PASSWORDS
+
+
+def _probe(host, *args):
+    return json.loads(host.check_output('smtp-probe ' + ' '.join(shlex.quote(a) for a in args)))
+
+
+def _auth(host, user, password, mech='PLAIN', port=587):
+    """AUTH after STARTTLS with smtplib; returns the SMTP reply code."""
+    probe = _probe(host, '--port', str(port), '--tls', 'starttls', '--mech', mech, '--user', user, '--password', password)
+    assert probe['starttls'] == 220, probe
+    return probe['auth'][0]
+
+
+def _swaks(host, user, password, mech='LOGIN', port=587):
+    cmd = host.run('swaks --timeout 30 --hide-informational -s 127.0.0.1 -p %d -tls -a %s -au %s -ap %s --quit-after AUTH'
+                   % (port, mech, shlex.quote(user), shlex.quote(password)))
+    return cmd.stdout + cmd.stderr
+
+
+def _wait_for(predicate, seconds=30):
+    for _ in range(seconds * 2):
+        if predicate():
+            return True
+        time.sleep(0.5)
+    return predicate()
+
+
+# --- configuration on disk -------------------------------------------------------
+
+def test_smtpd_conf_points_at_the_socket_smtpd_sees(host):
+    conf = host.file('/etc/postfix/sasl/smtpd.conf').content_string
+    _, _, smtpd_dir = EXPECTED[_name(host)]
+    assert 'pwcheck_method: saslauthd' in conf
+    assert 'saslauthd_path: %s/mux' % smtpd_dir in conf
+    mech_line = [line for line in conf.splitlines() if line.startswith('mech_list:')]
+    assert mech_line == ['mech_list: PLAIN LOGIN']
+
+
+def test_chroot_matches_the_socket_location(host):
+    expected = 'n' if _name(host) == 'saslauthd-debian13' else 'y'
+    for service in ('smtp/inet', 'submission/inet'):
+        assert host.check_output('postconf -Fh %s/chroot' % service) == expected
+
+
+def test_saslauthd_runs_with_the_chosen_mechanism_and_socket(host):
+    mechanism, host_dir, _ = EXPECTED[_name(host)]
+    assert host.service('saslauthd').is_running
+    assert host.service('saslauthd').is_enabled
+    cmdline = host.check_output('cat /proc/$(pgrep -o -x saslauthd)/cmdline | tr "\\0" " "').split()
+    assert cmdline[cmdline.index('-a') + 1] == mechanism
+    assert cmdline[cmdline.index('-m') + 1] == host_dir
+    assert cmdline[cmdline.index('-n') + 1] == '3'
+    assert '-c' in cmdline and cmdline[cmdline.index('-t') + 1] == '600'
+    directory = host.file(host_dir)
+    assert (directory.user, directory.group, directory.mode) == ('root', 'sasl', 0o710)
+    assert host.file(host_dir + '/mux').is_socket
+    assert 'sasl' in host.user('postfix').groups
+
+
+def test_native_unit_has_the_drop_in(host):
+    # Debian 13 ships a systemd unit whose PIDFile is in /run/saslauthd; without the
+    # drop-in a socket directory in the chroot makes every start time out.
+    dropin = host.file('/etc/systemd/system/saslauthd.service.d/mailstack.conf')
+    _, host_dir, _ = EXPECTED[_name(host)]
+    if host.file('/usr/lib/systemd/system/saslauthd.service').exists:
+        assert 'PIDFile=%s/saslauthd.pid' % host_dir in dropin.content_string
+        assert host.check_output('systemctl show -P PIDFile saslauthd') == host_dir + '/saslauthd.pid'
+    else:
+        assert not dropin.exists
+        assert 'START=yes' in host.file('/etc/default/saslauthd').content_string
+
+
+def test_ldap_config_is_private(host):
+    conf = host.file('/etc/saslauthd.conf')
+    if not _is_ldap(host):
+        assert not conf.exists
+        return
+    assert (conf.user, conf.group, conf.mode) == ('root', 'root', 0o600)
+    content = conf.content_string
+    assert 'ldap_servers: ldap://127.0.0.1/' in content
+    assert 'ldap_search_base: ou=people,dc=mailstack,dc=test' in content
+    assert 'ldap_filter: (uid=%u)' in content
+
+
+def test_system_accounts(host):
+    if _is_ldap(host):
+        assert not host.user('alice').exists
+        return
+    for name in ('alice', 'bob', 'dave'):
+        user = host.user(name)
+        assert user.exists
+        assert user.shell == '/usr/sbin/nologin'
+        assert not host.file(user.home).exists
+        assert 'smtpusers' in user.groups
+        assert user.uid >= 1000
+    shadow = host.check_output('getent shadow alice dave')
+    hashes = {line.split(':')[0]: line.split(':')[1] for line in shadow.splitlines()}
+    assert hashes['alice'].startswith('$6$')
+    assert hashes['dave'].startswith('!$6$')  # locked
+    assert not host.user('carol').exists  # listed as absent
+    assert not host.user('frank').exists  # unlisted member of smtpusers (exclusive)
+
+
+# --- AUTH with the health-check tool and real SMTP clients -----------------------------
+
+def test_testsaslauthd_through_the_socket(host):
+    _, host_dir, _ = EXPECTED[_name(host)]
+    user, password = sorted(_good_users(host).items())[0]
+    ok = host.run('testsaslauthd -f %s/mux -s smtp -u %s -p %s' % (host_dir, user, shlex.quote(password)))
+    assert ok.rc == 0 and '0: OK' in ok.stdout, ok.stdout + ok.stderr
+    bad = host.run('testsaslauthd -f %s/mux -s smtp -u %s -p wrong-password' % (host_dir, user))
+    assert bad.rc != 0 and '0: NO' in bad.stdout, bad.stdout + bad.stderr
+
+
+@pytest.mark.parametrize('mech', ['PLAIN', 'LOGIN'])
+@pytest.mark.parametrize('port', [25, 587])
+def test_auth_after_starttls_succeeds(host, mech, port):
+    for user, password in sorted(_good_users(host).items()):
+        assert _auth(host, user, password, mech, port) == 235, user
+    user, password = sorted(_good_users(host).items())[-1]
+    assert '235 2.7.0 Authentication successful' in _swaks(host, user, password, mech, port)
+
+
+def test_realm_in_the_login_is_dropped(host):
+    # smtpd passes the realm separately; saslauthd without -r ignores it.
+    user, password = sorted(_good_users(host).items())[0]
+    assert _auth(host, user + '@other.test', password) == 235
+
+
+def test_auth_is_not_offered_before_starttls(host):
+    probe = _probe(host, '--port', '587', '--tls', 'starttls')
+    assert 'auth' not in probe['features_before_tls']
+    assert sorted(probe['features']['auth'].split()) == ['LOGIN', 'PLAIN']
+
+
+def _bad_logins(host):
+    if _is_ldap(host):
+        return [('erin', 'wrong-password'), ('gina', LDAP_PASSWORDS['erin']), ('nobody', 'x'),
+                ('alice', SYSTEM_PASSWORDS['alice']), ('root', 'root')]
+    return [('alice', 'wrong-password'), ('bob', SYSTEM_PASSWORDS['alice']), ('nobody', 'x'),
+            ('dave', 'dave-test-password'),  # locked
+            ('carol', 'carol-test-password'),  # removed (state absent)
+            ('frank', 'frank-test-password'),  # removed (unlisted member, exclusive)
+            ('postfix', 'postfix')]
+
+
+def test_bad_credentials_get_535(host):
+    for user, password in _bad_logins(host):
+        assert _auth(host, user, password) == 535, user
+        assert '535 5.7.8' in _swaks(host, user, password), user
+
+
+def test_stopped_saslauthd_never_authenticates(host):
+    user, password = sorted(_good_users(host).items())[0]
+    assert _auth(host, user, password) == 235
+    host.check_output('systemctl stop saslauthd')
+    try:
+        assert not host.service('saslauthd').is_running
+        code = _auth(host, user, password)
+        assert code in (454, 535), code
+        assert '235 ' not in _swaks(host, user, password)
+    finally:
+        host.check_output('systemctl start saslauthd')
+    _, host_dir, _ = EXPECTED[_name(host)]
+    assert _wait_for(lambda: host.file(host_dir + '/mux').is_socket)
+    assert _auth(host, user, password) == 235
+
+
+# --- idempotence of check mode ----------------------------------------------------
+
+def test_check_diff_after_converge_reports_no_change():
+    from helpers.molecule import assert_check_diff_reports_no_change
+    assert_check_diff_reports_no_change()
