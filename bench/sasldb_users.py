@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Benchmark: provision N sasldb users three ways, then re-run each (idempotent run).
 
   1. command loop  - ansible.builtin.command: saslpasswd2, one task iteration per user
@@ -121,7 +120,7 @@ def bench(n, loop_cap, env, workdir):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
     parser.add_argument('sizes', nargs='*', type=int, default=[100, 1000], help='numbers of users (default: 100 1000)')
     parser.add_argument('--loop-cap', type=int, default=1000,
                         help='skip the two loop variants above this many users (default: 1000)')
