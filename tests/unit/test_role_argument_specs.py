@@ -76,7 +76,9 @@ def test_private_variables_carry_the_double_underscore_prefix(role):
 def _password_values(data):
     if isinstance(data, dict):
         for key, value in data.items():
-            if key == 'password' or key.endswith('_password') and isinstance(value, str) and value not in ('always', 'on_create'):
+            secret_key = key == 'password' or key.endswith(('_password', '_secret', '_bindpw'))
+            # An empty value (to be set by the user) is no secret; update_password takes always/on_create.
+            if secret_key and value not in ('', None, 'always', 'on_create'):
                 yield value
             yield from _password_values(value)
     elif isinstance(data, list):
