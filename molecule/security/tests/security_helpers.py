@@ -1,0 +1,37 @@
+"""Shared helpers of the security scenario's tests (hosts, SMTP dialogues)."""
+
+import base64
+import json
+import shlex
+
+import testinfra
+
+SERVER = 'security-server'
+OUTSIDE = 'security-outside'
+PASSWORDS = {'alice': 'Alice-Secret-7f3c9e1a', 'bob': 'Bob-Secret-2b8d4f60'}
+
+
+def get_host(name):
+    # podman exec directly: the ansible:// backend starts Ansible for every command (seconds each).
+    return testinfra.get_host('podman://' + name)
+
+
+def plain(authzid, authcid, password):
+    """The AUTH PLAIN initial response."""
+    return base64.b64encode(('%s\0%s\0%s' % (authzid, authcid, password)).encode()).decode()
+
+
+def dialog(client, steps, server='127.0.0.1', port=587, tls='none'):
+    """Run smtp-dialog (molecule/security/files/smtp_dialog.py) on `client`; return its JSON result."""
+    return dialogs(client, [{'server': server, 'port': port, 'tls': tls, 'steps': steps}])[0]
+
+
+def dialogs(client, programs):
+    """Run several smtp-dialog programs in one `podman exec`; return their results in order."""
+    return json.loads(client.check_output('smtp-dialog %s' % shlex.quote(json.dumps(programs))))
+
+
+def good_auth_from_server(server, user='alice'):
+    """AUTH PLAIN with a good password on 587 from inside the server (127.0.0.1: exempt from anvil)."""
+    result = dialog(server, ['@EHLO', '@STARTTLS', 'AUTH PLAIN ' + plain('', user, PASSWORDS[user]), 'QUIT'])
+    return result['steps'][2]['code']

@@ -1,0 +1,195 @@
+"""Secrets, faults and check mode, on the converged security-server.
+
+Secrets: converge at -vvv (once rotating a password, once restoring it) and
+look for every password in the output, the server's journal and mail log,
+and every file under /etc and the other places a run writes to; the sasldb
+is the only file allowed to hold them. Owners and modes of the files that
+hold or guard secrets.
+
+Faults: a main.cf override that `postfix check` rejects fails the run and
+leaves the live configuration serving; a converge killed in the middle is
+repaired by the next one.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from helpers.molecule import assert_check_diff_reports_no_change, run_converge
+from security_helpers import PASSWORDS, SERVER, good_auth_from_server
+
+ROTATED = 'Bob-Rotated-5e0a7c41'
+RELAY_PASSWORD = 'Relay-Secret-3c71d0e5'
+SASLDB = '/var/spool/postfix/etc/sasldb2'
+SASL_PASSWD = '/etc/postfix/sasl_passwd'
+# Each secret, and the only files that may hold it.
+SECRETS = {PASSWORDS['alice']: {SASLDB}, PASSWORDS['bob']: {SASLDB}, ROTATED: {SASLDB},
+           RELAY_PASSWORD: {SASL_PASSWD, SASL_PASSWD + '.db'}}
+ALL_SECRETS = list(SECRETS)
+# Where a run could leave something behind on the server.
+SEARCHED = ['/etc', '/root', '/tmp', '/var/tmp', '/var/lib/mailstack', '/var/log', '/var/spool/postfix',
+            '/var/cache/debconf', '/usr/local']
+
+
+def _users(bob_password):
+    return {'sasl_users_list': [{'name': 'alice', 'password': PASSWORDS['alice']},
+                                {'name': 'bob', 'password': bob_password}]}
+
+
+def _leaks(text):
+    return [secret for secret in ALL_SECRETS if secret in text]
+
+
+def _files_with_secrets(server):
+    """{secret: files under SEARCHED that contain it} (grep -r does not follow symlinks)."""
+    found = {}
+    for secret in ALL_SECRETS:
+        out = server.run('grep -rlaF -e %s %s 2>/dev/null' % (secret, ' '.join(SEARCHED))).stdout
+        found[secret] = set(out.split())
+    return found
+
+
+def _unintended(found):
+    return {secret: files - SECRETS[secret] for secret, files in found.items() if files - SECRETS[secret]}
+
+
+def _sha256(server, path):
+    return server.check_output('sha256sum %s' % path).split()[0]
+
+
+@pytest.fixture(scope='module')
+def vvv_output():
+    """A -vvv converge that rotates bob's password (the killed run below restores it)."""
+    recap, output = run_converge('-vvv', '-e', json.dumps(_users(ROTATED)))
+    assert recap[SERVER]['failed'] == 0, output[-4000:]
+    assert recap[SERVER]['changed'] >= 1, 'the run changed nothing: the check would be vacuous'
+    return output
+
+
+def test_vvv_converge_output_holds_no_password(vvv_output):
+    output = vvv_output
+    # -vvv prints each connection step as '<host> ...' lines.
+    assert '<%s> ' % SERVER in output and 'sasldb_users' in output, 'not a -vvv transcript'
+    assert _leaks(output) == []
+
+
+def test_postfix_log_holds_no_password(server, vvv_output):
+    journal = server.run('journalctl --no-pager -o cat').stdout
+    assert 'postfix/' in journal, 'no Postfix lines in the journal: the check would be vacuous'
+    assert _leaks(journal) == []
+    for log in ('/var/log/mail.log', '/var/log/syslog'):
+        if server.file(log).exists:
+            assert _leaks(server.file(log).content_string) == []
+
+
+def test_only_the_intended_files_hold_passwords(server, vvv_output):
+    found = _files_with_secrets(server)
+    # The search finds the plain-text auxprop database and the relay table: it is not blind.
+    assert SASLDB in found[PASSWORDS['alice']]
+    assert SASL_PASSWD in found[RELAY_PASSWORD]
+    assert _unintended(found) == {}
+
+
+@pytest.mark.parametrize('path, kind, user, group, mode', [
+    (SASLDB, 'file', 'root', 'sasl', 0o640),
+    (SASL_PASSWD, 'file', 'root', 'root', 0o600),
+    (SASL_PASSWD + '.db', 'file', 'root', 'root', 0o600),
+    ('/etc/sasldb2', 'symlink', 'root', 'root', None),
+    ('/etc/postfix/sasl/smtpd.conf', 'file', 'root', 'root', 0o644),
+    ('/etc/postfix/tls/smtpd-selfsigned.key', 'file', 'root', 'root', 0o600),
+    ('/etc/postfix/main.cf', 'file', 'root', 'root', 0o644),
+])
+def test_owner_and_mode_of_secret_files(server, path, kind, user, group, mode):
+    target = server.file(path)
+    assert target.exists
+    if kind == 'symlink':
+        assert target.is_symlink and target.linked_to == SASLDB
+        return
+    assert target.is_file
+    assert (target.user, target.group, target.mode) == (user, group, mode)
+
+
+@pytest.mark.parametrize('path', [SASLDB, SASL_PASSWD, SASL_PASSWD + '.db'])
+def test_unprivileged_users_cannot_read_secrets(server, path):
+    assert server.run('runuser -u nobody -- cat %s' % path).rc != 0
+
+
+def test_postfix_can_read_the_sasldb(server):
+    assert 'sasl' in server.user('postfix').groups
+
+
+# --- faults ------------------------------------------------------------------------------------
+
+def _serving_state(server):
+    return {
+        'main.cf': _sha256(server, '/etc/postfix/main.cf'),
+        'master.cf': _sha256(server, '/etc/postfix/master.cf'),
+        'postconf -n': server.check_output('postconf -n'),
+        'master pid': server.check_output('cat /var/spool/postfix/pid/master.pid').strip(),
+    }
+
+
+@pytest.mark.parametrize('extra, message', [
+    ({'default_process_limit': 'many'}, 'default_process_limit'),
+], ids=['non-numeric-value'])
+def test_override_that_postfix_rejects_fails_and_old_config_serves(server, extra, message):
+    before = _serving_state(server)
+    recap, output = run_converge('-e', json.dumps({'postfix_main_cf_extra': dict(
+        extra, defer_transports='smtp', smtpd_peername_lookup=False, anvil_rate_time_unit='10s')}))
+    assert recap[SERVER]['failed'] >= 1, output[-4000:]
+    assert 'Validate and install main.cf and master.cf' in output
+    assert message in output
+    assert _serving_state(server) == before
+    assert good_auth_from_server(server) == 235
+
+
+def _start_converge(*extra_args):
+    scenario_dir = os.environ['MOLECULE_SCENARIO_DIRECTORY']
+    env = dict(os.environ, ANSIBLE_FORCE_COLOR='false', PYTHONUNBUFFERED='1')
+    env.setdefault('ANSIBLE_CONFIG', os.path.join(os.environ['MOLECULE_EPHEMERAL_DIRECTORY'], 'ansible.cfg'))
+    argv = ['ansible-playbook', '-i', os.environ['MOLECULE_INVENTORY_FILE'],
+            os.path.join(scenario_dir, 'converge.yml')] + list(extra_args)
+    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+                            start_new_session=True)
+
+
+def test_killed_converge_is_repaired_by_the_next_one(server, vvv_output):
+    # The -vvv run left bob's password rotated: this run changes main.cf
+    # (banner) and the sasldb (bob back to the scenario's password) and is
+    # killed while rewriting the sasldb; the next plain converge repairs both.
+    task = 'Provision the SASL users'
+    main_cf = _sha256(server, '/etc/postfix/main.cf')
+    proc = _start_converge('-e', json.dumps({'postfix_smtpd_banner': '$myhostname ESMTP interrupted'}))
+    seen = []
+    deadline = time.monotonic() + 300
+    try:
+        for line in proc.stdout:
+            seen.append(line)
+            if task in line and line.startswith('TASK'):
+                time.sleep(1)  # let the task begin its work on the host
+                break
+            assert time.monotonic() < deadline, 'task %r not reached in 300 s' % task
+        assert any(task in line for line in seen), ''.join(seen[-40:])
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    recap, output = run_converge()
+    assert recap[SERVER]['failed'] == 0 and recap[SERVER]['unreachable'] == 0, output[-4000:]
+    assert _sha256(server, '/etc/postfix/main.cf') == main_cf
+    assert 'interrupted' not in server.check_output('postconf -h smtpd_banner')
+    assert good_auth_from_server(server) == 235
+    assert good_auth_from_server(server, 'bob') == 235
+    assert server.check_output('postfix status 2>&1; echo rc=$?').endswith('rc=0')
+
+
+def test_no_password_left_behind_by_killed_runs(server):
+    assert _unintended(_files_with_secrets(server)) == {}
+
+
+def test_check_diff_after_converge_reports_no_change():
+    assert_check_diff_reports_no_change()
