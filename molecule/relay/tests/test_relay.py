@@ -173,5 +173,11 @@ def test_wrong_password_defers_and_fixed_credentials_deliver(client, server):
     _wait_for('an empty client queue', lambda: _queue(client) == [])
 
 
+@pytest.mark.parametrize('name', ['relay-client', 'relay-server'])
+def test_password_is_in_no_journal(name):
+    # Ansible logs module arguments to the target's journal unless no_log.
+    assert RELAY_PASSWORD not in _journal(_host(name))
+
+
 def test_check_diff_after_converge_reports_no_change():
     assert_check_diff_reports_no_change()
