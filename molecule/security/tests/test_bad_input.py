@@ -45,15 +45,12 @@ CASES = {
                                         ['postfix_smtpd_relay_restrictions']),
     # newlines: configuration injection
     'postfix-newline-in-banner': ({'postfix_smtpd_banner': '$myhostname ESMTP\n' + INJECTED}, ['postfix_smtpd_banner']),
-    'postfix-newline-in-mynetworks': ({'postfix_mynetworks': ['127.0.0.0/8\n' + INJECTED]}, ['postfix_mynetworks']),
     'postfix-newline-in-submission-restrictions': (
         {'postfix_submission_client_restrictions': ['permit_sasl_authenticated', 'reject\n  -o smtpd_tls_auth_only=no']},
         ['postfix_submission_client_restrictions']),
     # unknown or role-managed main.cf parameters, master.cf services
     'postfix-unknown-main-cf-parameter': ({'postfix_main_cf_extra': dict(SCENARIO_EXTRA, smtpd_sasl_auth_enabel='yes')},
                                           ['smtpd_sasl_auth_enabel']),
-    'postfix-managed-parameter-in-extra': ({'postfix_main_cf_extra': dict(SCENARIO_EXTRA, mynetworks='0.0.0.0/0')},
-                                           ['postfix_main_cf_extra', 'mynetworks']),
     'postfix-bad-port': ({'postfix_master_cf_services': [{'name': '99999', 'type': 'inet', 'command': 'smtpd'}]},
                          ['postfix_master_cf_services', '99999']),
     'postfix-missing-certificate-file': ({'postfix_smtpd_tls_cert_file': '/etc/ssl/certs/missing.pem',
@@ -64,8 +61,6 @@ CASES = {
                                      ['cyrus_sasl_options']),
     # sasl_users role (exclusive: a failing run must not remove anyone). The task
     # runs with no_log, so its error is censored: only the task is named.
-    'sasl-users-newline-in-name': (dict(SASLDB, sasl_users_list=GOOD_USERS + [{'name': 'eve\nmallory', 'password': 'Eve-Secret-1'}]),
-                                   ['Provision the SASL users']),
     'sasl-users-empty-password': (dict(SASLDB, sasl_users_list=GOOD_USERS + [{'name': 'eve', 'password': ''}]), ['Provision the SASL users']),
 }
 
