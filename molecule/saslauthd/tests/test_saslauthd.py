@@ -11,6 +11,7 @@ import shlex
 import time
 
 import pytest
+import testinfra
 
 SYSTEM_PASSWORDS = {'alice': 'alice-test-password', 'bob': 'bob-test-password'}
 LDAP_PASSWORDS = {'erin': 'erin-test-password', 'gina': 'gina-test-password'}
@@ -20,6 +21,12 @@ EXPECTED = {
     'saslauthd-debian13': ('shadow', '/var/run/saslauthd', '/var/run/saslauthd'),
     'saslauthd-ldap': ('ldap', '/var/spool/postfix/var/run/saslauthd', '/var/run/saslauthd'),
 }
+
+
+@pytest.fixture
+def host(host):
+    """The same container through podman exec: much faster than a module run per command."""
+    return testinfra.get_host('podman://' + host.backend.get_hostname())
 
 
 def _name(host):
@@ -98,7 +105,9 @@ def test_native_unit_has_the_drop_in(host):
     _, host_dir, _ = EXPECTED[_name(host)]
     if host.file('/usr/lib/systemd/system/saslauthd.service').exists:
         assert 'PIDFile=%s/saslauthd.pid' % host_dir in dropin.content_string
-        assert host.check_output('systemctl show -P PIDFile saslauthd') == host_dir + '/saslauthd.pid'
+        # systemd prints /var/run as /run.
+        assert host.check_output('systemctl show -P PIDFile saslauthd') == \
+            host.check_output('realpath -m %s/saslauthd.pid' % host_dir)
     else:
         assert not dropin.exists
         assert 'START=yes' in host.file('/etc/default/saslauthd').content_string
