@@ -85,11 +85,8 @@ pytest: venv host-packages ## Unit and module tests against the real Cyrus and P
 	exit $$rc
 
 .PHONY: molecule
-molecule: venv collection-tree images ## molecule test for every scenario under molecule/
-	@for s in $(SCENARIOS); do \
-	  echo "=== molecule test -s $$s"; \
-	  $(BIN)/molecule test -s $$s || exit 1; \
-	done
+molecule: venv collection-tree images ## molecule test for every scenario (MOLECULE_JOBS at a time, default 2)
+	tests/run-molecule.sh $(SCENARIOS)
 
 .PHONY: build-check
 build-check: venv ## Build the collection, install the tarball, check ansible-doc and contents

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Run `molecule test` for the given scenarios, MOLECULE_JOBS at a time (default 2).
+# Scenarios have their own containers and networks, so they can run side by
+# side; much of their time is spent waiting on apt and systemd, not the CPU.
+# Once one fails no new one starts, and the failed scenarios' logs are printed.
+# Full logs: .cache/molecule-logs/<scenario>.log
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+[ $# -gt 0 ] || { echo "run-molecule: no scenario given" >&2; exit 2; }
+export MOLECULE_LOGS=.cache/molecule-logs
+mkdir -p "$MOLECULE_LOGS"
+rm -f "$MOLECULE_LOGS"/*.passed "$MOLECULE_LOGS"/*.failed
+
+run_one() {
+  local scenario=$1 start=$SECONDS
+  echo "molecule: $scenario started"
+  if molecule test -s "$scenario" >"$MOLECULE_LOGS/$scenario.log" 2>&1; then
+    echo "molecule: $scenario passed in $((SECONDS - start)) s"
+    touch "$MOLECULE_LOGS/$scenario.passed"
+  else
+    echo "molecule: $scenario FAILED after $((SECONDS - start)) s"
+    touch "$MOLECULE_LOGS/$scenario.failed"
+    return 255 # xargs starts no further scenario
+  fi
+}
+export -f run_one
+
+printf '%s\n' "$@" | xargs -P "${MOLECULE_JOBS:-2}" -I{} bash -c 'run_one "$1"' _ {} || true
+
+passed=0 failed=0
+for scenario in "$@"; do
+  if [ -e "$MOLECULE_LOGS/$scenario.passed" ]; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    [ -e "$MOLECULE_LOGS/$scenario.failed" ] || continue # never started
+    echo "===== last 200 lines of $MOLECULE_LOGS/$scenario.log"
+    tail -n 200 "$MOLECULE_LOGS/$scenario.log"
+  fi
+done
+echo "molecule: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
