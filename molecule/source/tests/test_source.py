@@ -154,7 +154,7 @@ def test_authenticated_mail_is_delivered_locally(host):
                    '--sender', 'alice@source-debian12.mailstack.test', '--to', 'alice@source-debian12.mailstack.test',
                    '--subject', token)
     assert probe['data'][0] == 250, probe
-    for _ in range(60):
+    for _attempt in range(60):
         if host.run('grep -q %s /var/mail/alice' % token).rc == 0:
             break
         time.sleep(1)
