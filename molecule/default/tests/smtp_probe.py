@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """SMTP client probe for the Molecule tests, run inside the test containers.
 
 Talks to a Postfix server with Python's smtplib and prints one JSON object:
@@ -14,7 +13,7 @@ import sys
 
 
 def features(client):
-    return {k: v for k, v in client.esmtp_features.items()}
+    return dict(client.esmtp_features.items())
 
 
 def main():
@@ -43,7 +42,7 @@ def main():
     client.ehlo('probe.mailstack.test')
     result['features_before_tls'] = features(client)
     if args.tls == 'starttls':
-        code, _ = client.starttls(context=context)
+        code = client.starttls(context=context)[0]
         result['starttls'] = code
         client.ehlo('probe.mailstack.test')
     result['features'] = features(client)

@@ -51,7 +51,7 @@ def _swaks(host, *args):
 
 
 def _probe(host, *args):
-    out = host.check_output('smtp-probe ' + ' '.join(shlex.quote(a) for a in args))
+    out = host.check_output('python3 /usr/local/bin/smtp-probe ' + ' '.join(shlex.quote(a) for a in args))
     return json.loads(out)
 
 
@@ -231,7 +231,7 @@ def test_relay_without_auth_from_outside_is_denied(box):
 
 @pytest.mark.parametrize('port', [25, 587])
 def test_relay_with_auth_from_outside_is_queued(box, port):
-    _, other = _other(box)
+    other = _other(box)[1]
     rcpt = 'relay-auth-%d-%s@%s' % (port, uuid.uuid4().hex[:12], OUTSIDE_DOMAIN)
     probe = _probe(other, '--server', _hostname(box), '--port', str(port), '--tls', 'starttls',
                    '--user', 'alice', '--password', PASSWORDS['alice'],
@@ -243,14 +243,14 @@ def test_relay_with_auth_from_outside_is_queued(box, port):
 
 
 def test_submission_port_requires_auth_even_for_local_recipients(box):
-    _, other = _other(box)
+    other = _other(box)[1]
     probe = _probe(other, '--server', _hostname(box), '--port', '587', '--tls', 'starttls',
                    '--sender', 'someone@' + OUTSIDE_DOMAIN, '--to', 'alice@' + _myhostname(box))
     assert probe['rcpt'][0] >= 500, probe
 
 
 def test_submission_port_refuses_plaintext(box):
-    _, other = _other(box)
+    other = _other(box)[1]
     dialog = _swaks(other, '-s', _hostname(box), '-p', '587', '-f', 'someone@' + OUTSIDE_DOMAIN,
                     '-t', 'alice@' + _myhostname(box))
     assert '530 5.7.0 Must issue a STARTTLS command first' in dialog, dialog
@@ -264,7 +264,7 @@ def test_authenticated_submission_to_local_user_is_delivered(box):
                    '--sender', 'alice@' + _myhostname(box), '--to', 'alice@' + _myhostname(box), '--subject', token)
     assert probe['data'][0] == 250, probe
     # Delivery is asynchronous: wait for the local agent, at most a minute.
-    for _ in range(60):
+    for _attempt in range(60):
         if box.run('grep -q %s /var/mail/alice' % token).rc == 0:
             break
         time.sleep(1)

@@ -31,7 +31,7 @@ def _swaks(host, *args):
 
 
 def _probe(host, *args):
-    return json.loads(host.check_output('smtp-probe ' + ' '.join(shlex.quote(a) for a in args)))
+    return json.loads(host.check_output('python3 /usr/local/bin/smtp-probe ' + ' '.join(shlex.quote(a) for a in args)))
 
 
 def _fingerprints(host):
