@@ -23,8 +23,9 @@ import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ANSI = re.compile(r'\x1b\[[0-9;]*m')
+# Molecule wraps long lines, so the recap is matched across a line break.
 RECAP = re.compile(r'(?P<host>[\w.-]+)\s+:\s+ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)'
-                   r'\s+failed=(?P<failed>\d+)\s+skipped=(?P<skipped>\d+)')
+                   r'\s+failed=(?P<failed>\d+)\s+(?:\S*\s+)?skipped=(?P<skipped>\d+)')
 TASK = re.compile(r'TASK \[')
 
 
@@ -51,10 +52,8 @@ def _molecule(action, scenario, check=True):
 
 def _recap(output):
     counts = {}
-    for line in output.splitlines():
-        match = RECAP.search(line)
-        if match:
-            counts[match.group('host')] = {k: int(v) for k, v in match.groupdict().items() if k != 'host'}
+    for match in RECAP.finditer(output):
+        counts[match.group('host')] = {k: int(v) for k, v in match.groupdict().items() if k != 'host'}
     return counts
 
 
