@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """AUTH load test: N STARTTLS + AUTH PLAIN sessions, C at a time, against a test container.
 
 Each session: connect, EHLO, STARTTLS, EHLO, AUTH PLAIN, QUIT. Prints
@@ -94,7 +93,7 @@ async def _run(args):
             except (OSError, RuntimeError, ConnectionError, ssl.SSLError, ValueError) as exc:
                 failures.append('%s: %s' % (type(exc).__name__, exc))
 
-    tasks = [asyncio.ensure_future(one()) for _ in range(args.sessions)]
+    tasks = [asyncio.ensure_future(one()) for _session in range(args.sessions)]
     start = time.monotonic()
     done, pending = await asyncio.wait(tasks, timeout=args.timeout)
     elapsed = time.monotonic() - start
@@ -116,7 +115,7 @@ def _check_target(server):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n', maxsplit=1)[0])
     parser.add_argument('--server', default='127.0.0.1', help='IP address (127.0.0.1 or 198.18.0.0/15)')
     parser.add_argument('--port', type=int, default=587)
     parser.add_argument('--user', default='alice')
@@ -131,7 +130,7 @@ def main():
     _check_target(args.server)
 
     if args.container:
-        argv = [a for a in sys.argv[1:]]
+        argv = list(sys.argv[1:])
         index = argv.index('--container')
         del argv[index:index + 2]
         with open(os.path.abspath(__file__), 'rb') as handle:

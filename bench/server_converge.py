@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Time the submission server's first converge and its idempotent re-run.
 
 Uses the security scenario (molecule/security): its converge deploys the
@@ -58,14 +57,14 @@ def _recap(output):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n', maxsplit=1)[0])
     parser.add_argument('--scenario', default='security')
     parser.add_argument('--keep', action='store_true', help='leave the containers running')
     args = parser.parse_args()
 
     _molecule('destroy', args.scenario, check=False)
     for action in ('create', 'prepare'):
-        elapsed, _ = _molecule(action, args.scenario)
+        elapsed = _molecule(action, args.scenario)[0]
         print('%-22s %6.1f s (not part of the figures)' % (action, elapsed))
     try:
         for label in ('first converge', 'idempotent re-run'):

@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """Scripted SMTP dialogue for the security scenario, run inside the test containers.
 
 Usage: smtp-dialog '{"server": "security-server", "port": 587, "tls": "none",
@@ -57,7 +56,7 @@ def run(program):
                     client.helo_resp = client.ehlo_resp = None
                     client.esmtp_features = {}
                     client.does_esmtp = False
-                    ehlo_code, _ = client.ehlo(program.get('helo', 'attacker.example.net'))
+                    ehlo_code = client.ehlo(program.get('helo', 'attacker.example.net'))[0]
                     entry['ehlo_after_tls'] = ehlo_code
                     entry['features'] = dict(client.esmtp_features)
             else:

@@ -28,7 +28,7 @@ def dialog(client, steps, server='127.0.0.1', port=587, tls='none'):
 
 def dialogs(client, programs):
     """Run several smtp-dialog programs in one `podman exec`; return their results in order."""
-    return json.loads(client.check_output('smtp-dialog %s' % shlex.quote(json.dumps(programs))))
+    return json.loads(client.check_output('python3 /usr/local/bin/smtp-dialog %s' % shlex.quote(json.dumps(programs))))
 
 
 def good_auth_from_server(server, user='alice'):

@@ -289,7 +289,7 @@ def test_auth_rate_limit_refuses_the_next_attempt(server, outside):
     finally:
         BUDGET.count = AUTH_RATE_LIMIT + 1
         BUDGET.done()
-    assert [code for code, _ in codes[:AUTH_RATE_LIMIT]] == [535] * AUTH_RATE_LIMIT, codes
+    assert [reply[0] for reply in codes[:AUTH_RATE_LIMIT]] == [535] * AUTH_RATE_LIMIT, codes
     code, text = codes[AUTH_RATE_LIMIT]
     assert code in (421, 450) and 'too many' in text.lower(), codes
 
