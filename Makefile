@@ -12,7 +12,10 @@ COLLECTIONS := $(CURDIR)/.cache/collections
 # Outside the checkout: ansible-test would otherwise list files through the
 # enclosing git repository, where .cache/ is ignored.
 SANITY_TREE := $(or $(TMPDIR),/tmp)/mailstack-sanity-$(shell echo $(CURDIR) | md5sum | cut -c1-8)/ansible_collections/mailstack/sasl_postfix
-SCENARIOS ?= $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml))))
+ALL_SCENARIOS := $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml))))
+# Longest first, so that the parallel job slots finish close together.
+SLOW_SCENARIOS := source saslauthd security default
+SCENARIOS ?= $(filter $(ALL_SCENARIOS),$(SLOW_SCENARIOS)) $(filter-out $(SLOW_SCENARIOS),$(ALL_SCENARIOS))
 
 export CONTAINERS_CONF := $(CURDIR)/tests/hosts/containers.conf
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
