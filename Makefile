@@ -25,7 +25,10 @@ export ANSIBLE_PYTHON_INTERPRETER := $(BIN)/python
 
 # Debian packages the tests run for real on this machine: the podman test
 # hosts, the Cyrus SASL tools, Postfix's postconf/postmap and SMTP clients.
-HOST_PACKAGES := podman runc debootstrap sasl2-bin libsasl2-modules db-util \
+# Recommends are installed too, as on the machine where this was verified:
+# podman's bring netavark and aardvark-dns (containers resolve each other by
+# name), swaks's the Perl TLS modules.
+HOST_PACKAGES := podman runc netavark aardvark-dns debootstrap sasl2-bin libsasl2-modules db-util \
 	postfix postfix-lmdb postfix-cdb swaks libdigest-hmac-perl msmtp
 
 .PHONY: help
@@ -46,7 +49,7 @@ host-packages: ## apt-get install the host packages that are missing
 	  echo "host-packages: installing" $$missing; \
 	  echo 'postfix postfix/main_mailer_type select No configuration' | debconf-set-selections; \
 	  apt-get update -qq; \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
 .PHONY: venv

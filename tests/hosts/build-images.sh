@@ -16,6 +16,7 @@ install_host_tools() {
   local missing=()
   command -v podman >/dev/null || missing+=(podman)
   command -v runc >/dev/null || missing+=(runc)
+  [ -x /usr/lib/podman/netavark ] || missing+=(netavark aardvark-dns)
   command -v debootstrap >/dev/null || missing+=(debootstrap)
   [ ${#missing[@]} -eq 0 ] && return
   echo "build-images: installing ${missing[*]}"
