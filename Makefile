@@ -91,7 +91,7 @@ pytest: venv host-packages ## Unit and module tests against the real Cyrus and P
 	exit $$rc
 
 .PHONY: molecule
-molecule: venv collection-tree images ## molecule test for every scenario (MOLECULE_JOBS at a time, default 2)
+molecule: venv collection-tree images ## molecule test for every scenario (MOLECULE_JOBS at a time, default 3)
 	tests/run-molecule.sh $(SCENARIOS)
 
 .PHONY: build-check

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Run `molecule test` for the given scenarios, MOLECULE_JOBS at a time (default 2).
+# Run `molecule test` for the given scenarios, MOLECULE_JOBS at a time (default 3).
 # Scenarios have their own containers and networks, so they can run side by
 # side; much of their time is spent waiting on apt and systemd, not the CPU.
 # Once one fails no new one starts, and the failed scenarios' logs are printed.
@@ -26,7 +26,7 @@ run_one() {
 }
 export -f run_one
 
-printf '%s\n' "$@" | xargs -P "${MOLECULE_JOBS:-2}" -I{} bash -c 'run_one "$1"' _ {} || true
+printf '%s\n' "$@" | xargs -P "${MOLECULE_JOBS:-3}" -I{} bash -c 'run_one "$1"' _ {} || true
 
 passed=0 failed=0
 for scenario in "$@"; do
