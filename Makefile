@@ -29,7 +29,7 @@ export ANSIBLE_PYTHON_INTERPRETER := $(BIN)/python
 # podman's bring netavark and aardvark-dns (containers resolve each other by
 # name), swaks's the Perl TLS modules.
 HOST_PACKAGES := podman runc netavark aardvark-dns debootstrap sasl2-bin libsasl2-modules db-util \
-	postfix postfix-lmdb postfix-cdb swaks libdigest-hmac-perl msmtp
+	postfix postfix-lmdb postfix-cdb swaks libdigest-hmac-perl msmtp shellcheck
 
 .PHONY: help
 help: ## List the targets

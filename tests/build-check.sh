@@ -36,4 +36,4 @@ for role in $roles; do
   ANSIBLE_COLLECTIONS_PATH="$work/installed" ansible-doc -t role "mailstack.sasl_postfix.$role" >/dev/null \
     || { echo "build-check: ansible-doc cannot render role mailstack.sasl_postfix.$role" >&2; exit 1; }
 done
-echo "build-check: installed from the tarball; ansible-doc renders $(echo $modules | wc -w) modules and $(echo $roles | wc -w) roles"
+echo "build-check: installed from the tarball; ansible-doc renders $(wc -w <<<"$modules") modules and $(wc -w <<<"$roles") roles"

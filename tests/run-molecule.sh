@@ -26,6 +26,7 @@ run_one() {
 }
 export -f run_one
 
+# shellcheck disable=SC2016 # $1 is expanded by the inner bash, on purpose
 printf '%s\n' "$@" | xargs -P "${MOLECULE_JOBS:-3}" -I{} bash -c 'run_one "$1"' _ {} || true
 
 passed=0 failed=0

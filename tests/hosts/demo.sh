@@ -60,7 +60,8 @@ up() {
     podman exec -e DEBIAN_FRONTEND=noninteractive "$NAME" apt-get install -y -qq --no-install-recommends \
         swaks libnet-ssleay-perl libio-socket-ssl-perl >/dev/null
 
-    local token="mailstack-demo-$(date +%s)"
+    local token
+    token="mailstack-demo-$(date +%s)"
     say "SMTP dialog: swaks -> 127.0.0.1:587, STARTTLS, AUTH PLAIN as $USER_NAME (password not shown)"
     set +e
     dialog=$(podman exec "$NAME" swaks --server 127.0.0.1 --port 587 --tls \
