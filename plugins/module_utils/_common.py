@@ -20,6 +20,15 @@ class ModuleError(Exception):
     """A problem to report with fail_json(msg=...); the message names the bad value."""
 
 
+def exit_with_result(module, action, **failure_extras):
+    """Exit with the result dict of action(module); a ModuleError fails the task with its message."""
+    try:
+        result = action(module)
+    except ModuleError as exc:
+        module.fail_json(msg=str(exc), **failure_extras)
+    module.exit_json(**result)
+
+
 def run_tool(module, argv, data=None, check_rc=False):
     """Run an external tool in the C locale; secrets go through `data` (stdin), never argv.
 

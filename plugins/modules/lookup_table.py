@@ -31,6 +31,8 @@ author:
 extends_documentation_fragment:
   - ansible.builtin.files
   - ansible.builtin.action_common_attributes
+  - mailstack.sasl_postfix.attributes
+  - mailstack.sasl_postfix.attributes.files
 attributes:
   check_mode:
     support: full
@@ -39,14 +41,7 @@ attributes:
     details:
       - The diff shows the source file. With O(secret=true) every value is replaced by C(********),
         and C(******** (changed)) marks a value that is added or changed.
-  platform:
-    platforms: posix
-  safe_file_operations:
-    description: Uses Ansible's strict file operation functions to ensure proper permissions and avoid data corruption.
-    support: full
   idempotent:
-    description:
-      - When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
     support: full
 options:
   path:
@@ -223,7 +218,7 @@ removed:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.mailstack.sasl_postfix.plugins.module_utils._common import ModuleError
+from ansible_collections.mailstack.sasl_postfix.plugins.module_utils._common import exit_with_result
 from ansible_collections.mailstack.sasl_postfix.plugins.module_utils._postfix import run_lookup_table
 
 
@@ -243,11 +238,7 @@ def main():
         add_file_common_args=True,
         supports_check_mode=True,
     )
-    try:
-        result = run_lookup_table(module)
-    except ModuleError as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(**result)
+    exit_with_result(module, run_lookup_table)
 
 
 if __name__ == '__main__':

@@ -29,6 +29,7 @@ author:
   - mailstack.sasl_postfix contributors (@mailstack)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - mailstack.sasl_postfix.attributes
 attributes:
   check_mode:
     support: full
@@ -36,11 +37,7 @@ attributes:
     support: full
     details:
       - The diff shows the parameter's line in the file before and after (empty when the file does not set it).
-  platform:
-    platforms: posix
   idempotent:
-    description:
-      - When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
     support: full
 options:
   name:
@@ -160,7 +157,7 @@ config_file:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.mailstack.sasl_postfix.plugins.module_utils._common import ModuleError
+from ansible_collections.mailstack.sasl_postfix.plugins.module_utils._common import exit_with_result
 from ansible_collections.mailstack.sasl_postfix.plugins.module_utils._postfix import run_postconf
 
 
@@ -176,11 +173,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    try:
-        result = run_postconf(module)
-    except ModuleError as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(**result)
+    exit_with_result(module, run_postconf)
 
 
 if __name__ == '__main__':

@@ -19,23 +19,8 @@ author:
   - mailstack.sasl_postfix contributors (@mailstack)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
-attributes:
-  check_mode:
-    support: full
-    details:
-      - This action does not modify state.
-  diff_mode:
-    support: N/A
-    details:
-      - This action does not modify state.
-  platform:
-    platforms: posix
-  idempotent:
-    description:
-      - When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
-    support: full
-    details:
-      - This action does not modify state.
+  - mailstack.sasl_postfix.attributes
+  - mailstack.sasl_postfix.attributes.info_module
 options:
   config_dir:
     description:
@@ -155,7 +140,7 @@ services_chroot:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.mailstack.sasl_postfix.plugins.module_utils._common import ModuleError
+from ansible_collections.mailstack.sasl_postfix.plugins.module_utils._common import exit_with_result
 from ansible_collections.mailstack.sasl_postfix.plugins.module_utils._postfix import run_postfix_info
 
 
@@ -166,11 +151,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    try:
-        result = run_postfix_info(module)
-    except ModuleError as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(**result)
+    exit_with_result(module, run_postfix_info)
 
 
 if __name__ == '__main__':

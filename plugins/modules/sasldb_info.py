@@ -21,21 +21,8 @@ requirements:
   - C(db_dump) on the managed host (Debian package C(db-util)).
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
-attributes:
-  check_mode:
-    support: full
-    details:
-      - The module never changes anything, so it runs the same in check mode.
-  diff_mode:
-    support: N/A
-    details:
-      - The module never changes anything.
-  platform:
-    platforms: posix
-  idempotent:
-    description:
-      - When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
-    support: full
+  - mailstack.sasl_postfix.attributes
+  - mailstack.sasl_postfix.attributes.info_module
 options:
   path:
     description:
@@ -90,8 +77,13 @@ path:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.mailstack.sasl_postfix.plugins.module_utils._common import ModuleError
+from ansible_collections.mailstack.sasl_postfix.plugins.module_utils._common import exit_with_result
 from ansible_collections.mailstack.sasl_postfix.plugins.module_utils import _sasldb
+
+
+def _list_users(module):
+    users, exists, path = _sasldb.list_users(module, module.params['path'])
+    return dict(changed=False, users=users, exists=exists, path=path)
 
 
 def main():
@@ -101,11 +93,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    try:
-        users, exists, path = _sasldb.list_users(module, module.params['path'])
-    except ModuleError as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(changed=False, users=users, exists=exists, path=path)
+    exit_with_result(module, _list_users)
 
 
 if __name__ == '__main__':

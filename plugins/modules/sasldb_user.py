@@ -30,6 +30,8 @@ requirements:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.files
+  - mailstack.sasl_postfix.attributes
+  - mailstack.sasl_postfix.attributes.files
 attributes:
   check_mode:
     support: full
@@ -37,17 +39,10 @@ attributes:
     support: full
     details:
       - The diff lists the users (V(name@realm)) before and after. An updated password is marked, never shown.
-  platform:
-    platforms: posix
   safe_file_operations:
-    description:
-      - Uses Ansible's strict file operation functions to ensure proper permissions and avoid data corruption.
-    support: full
     details:
       - A new database is built in a private directory next to the old one and renamed over it with C(atomic_move).
   idempotent:
-    description:
-      - When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
     support: full
     details:
       - Passwords included. An unchanged password is found by comparing with the stored one.
@@ -148,34 +143,28 @@ path:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.mailstack.sasl_postfix.plugins.module_utils._common import ModuleError
+from ansible_collections.mailstack.sasl_postfix.plugins.module_utils._common import exit_with_result
 from ansible_collections.mailstack.sasl_postfix.plugins.module_utils import _sasldb
+
+
+def _manage_user(module):
+    params = module.params
+    wanted, dummy = _sasldb.normalize_users(
+        [dict((k, params[k]) for k in ('name', 'realm', 'password', 'state'))], _sasldb.default_realm, indexed=False)
+    plan, changed, diff = _sasldb.run_users(module, params['path'], wanted, params['update_password'], exclusive=False)
+    result = dict(changed=changed, name=wanted[0]['name'], realm=wanted[0]['realm'], path=plan.path)
+    if module._diff:
+        result['diff'] = diff
+    return result
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            name=dict(type='str', required=True),
-            realm=dict(type='str'),
-            password=dict(type='str', no_log=True),
-            state=dict(type='str', default='present', choices=['present', 'absent']),
-            update_password=dict(type='str', default='always', choices=['always', 'on_create'], no_log=False),
-            path=dict(type='path', default=_sasldb.DEFAULT_PATH),
-        ),
+        argument_spec=dict(_sasldb.USER_OPTIONS, **_sasldb.WRITE_OPTIONS),
         add_file_common_args=True,
         supports_check_mode=True,
     )
-    params = module.params
-    try:
-        wanted, dummy = _sasldb.normalize_users(
-            [dict((k, params[k]) for k in ('name', 'realm', 'password', 'state'))], _sasldb.default_realm, indexed=False)
-        plan, changed, diff = _sasldb.run_users(module, params['path'], wanted, params['update_password'], exclusive=False)
-    except ModuleError as exc:
-        module.fail_json(msg=str(exc))
-    result = dict(changed=changed, name=wanted[0]['name'], realm=wanted[0]['realm'], path=plan.path)
-    if module._diff:
-        result['diff'] = diff
-    module.exit_json(**result)
+    exit_with_result(module, _manage_user)
 
 
 if __name__ == '__main__':

@@ -27,6 +27,8 @@ requirements:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.files
+  - mailstack.sasl_postfix.attributes
+  - mailstack.sasl_postfix.attributes.files
 attributes:
   check_mode:
     support: full
@@ -34,17 +36,10 @@ attributes:
     support: full
     details:
       - The diff lists the users (V(name@realm)) before and after. Updated passwords are marked, never shown.
-  platform:
-    platforms: posix
   safe_file_operations:
-    description:
-      - Uses Ansible's strict file operation functions to ensure proper permissions and avoid data corruption.
-    support: full
     details:
       - A new database is built in a private directory next to the old one and renamed over it with C(atomic_move).
   idempotent:
-    description:
-      - When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
     support: full
     details:
       - Passwords included. An unchanged password is found by comparing with the stored one.
@@ -165,34 +160,14 @@ path:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.mailstack.sasl_postfix.plugins.module_utils._common import ModuleError
+from ansible_collections.mailstack.sasl_postfix.plugins.module_utils._common import exit_with_result
 from ansible_collections.mailstack.sasl_postfix.plugins.module_utils import _sasldb
 
 
-def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            # no_log on the whole list keeps it out of the host's log; see _sasldb.quiet_no_log
-            users=dict(type='list', elements='dict', required=True, no_log=True, options=dict(
-                name=dict(type='str', required=True),
-                realm=dict(type='str'),
-                password=dict(type='str', no_log=True),
-                state=dict(type='str', default='present', choices=['present', 'absent']),
-            )),
-            update_password=dict(type='str', default='always', choices=['always', 'on_create'], no_log=False),
-            exclusive=dict(type='bool', default=False),
-            path=dict(type='path', default=_sasldb.DEFAULT_PATH),
-        ),
-        add_file_common_args=True,
-        supports_check_mode=True,
-    )
+def _manage_users(module, invocation):
     params = module.params
-    invocation = _sasldb.quiet_no_log(module, 'users')
-    try:
-        wanted, default_realm = _sasldb.normalize_users(params['users'], _sasldb.default_realm, indexed=True)
-        plan, changed, diff = _sasldb.run_users(module, params['path'], wanted, params['update_password'], params['exclusive'])
-    except ModuleError as exc:
-        module.fail_json(msg=str(exc), invocation=invocation)
+    wanted, default_realm = _sasldb.normalize_users(params['users'], _sasldb.default_realm, indexed=True)
+    plan, changed, diff = _sasldb.run_users(module, params['path'], wanted, params['update_password'], params['exclusive'])
     result = dict(
         changed=changed,
         added=[_sasldb.user_label(u) for u in plan.added],
@@ -204,8 +179,22 @@ def main():
     )
     if module._diff:
         result['diff'] = diff
-    module.exit_json(**result)
+    return result
 
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            # no_log on the whole list keeps it out of the host's log; see _sasldb.quiet_no_log
+            users=dict(type='list', elements='dict', required=True, no_log=True, options=_sasldb.USER_OPTIONS),
+            exclusive=dict(type='bool', default=False),
+            **_sasldb.WRITE_OPTIONS
+        ),
+        add_file_common_args=True,
+        supports_check_mode=True,
+    )
+    invocation = _sasldb.quiet_no_log(module, 'users')
+    exit_with_result(module, lambda m: _manage_users(m, invocation), invocation=invocation)
 
 if __name__ == '__main__':
     main()
