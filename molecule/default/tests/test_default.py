@@ -13,6 +13,8 @@ import uuid
 import pytest
 import testinfra
 
+from helpers.smtp import smtp_probe as _probe, swaks as _swaks
+
 PASSWORDS = {'alice': 'alice-test-password', 'bob@other.test': 'bob-test-password'}
 OUTSIDE_DOMAIN = 'example.net'
 
@@ -43,16 +45,6 @@ def _mech_list(host):
         if line.startswith('mech_list:'):
             return line.split(':', 1)[1].split()
     raise AssertionError('no mech_list in smtpd.conf')
-
-
-def _swaks(host, *args):
-    cmd = host.run('swaks --timeout 30 --hide-informational ' + ' '.join(shlex.quote(a) for a in args))
-    return cmd.stdout + cmd.stderr
-
-
-def _probe(host, *args):
-    out = host.check_output('python3 /usr/local/bin/smtp-probe ' + ' '.join(shlex.quote(a) for a in args))
-    return json.loads(out)
 
 
 # --- configuration on disk --------------------------------------------------
@@ -91,35 +83,33 @@ def test_relay_restrictions_cannot_relay_openly(box):
     ('smtpd_sasl_auth_enabel=yes', 'unused parameter'),
 ])
 def test_validation_script_rejects_a_bad_candidate(box, parameter, message):
-    tmp = box.check_output('mktemp -d')
-    try:
-        box.check_output('cp /etc/postfix/main.cf /etc/postfix/master.cf %s/' % tmp)
-        box.check_output('postconf -c %s -e %s' % (tmp, shlex.quote(parameter)))
-        result = box.run('/usr/local/sbin/mailstack-postfix-validate %s/main.cf' % tmp)
-        assert result.rc != 0
-        assert message in result.stderr
-    finally:
-        box.run('rm -rf %s' % tmp)
+    result = _validate_copy(box, '-e', parameter)
+    assert result.rc != 0
+    assert message in result.stderr
 
 
 def test_validation_script_rejects_an_open_relay_override_in_master_cf(box):
-    tmp = box.check_output('mktemp -d')
-    try:
-        box.check_output('cp /etc/postfix/main.cf /etc/postfix/master.cf %s/' % tmp)
-        box.check_output('postconf -c %s -P submission/inet/smtpd_relay_restrictions=permit' % tmp)
-        result = box.run('/usr/local/sbin/mailstack-postfix-validate %s/main.cf' % tmp)
-        assert result.rc != 0
-        assert 'submission/inet/smtpd_relay_restrictions in master.cf' in result.stderr
-    finally:
-        box.run('rm -rf %s' % tmp)
+    result = _validate_copy(box, '-P', 'submission/inet/smtpd_relay_restrictions=permit')
+    assert result.rc != 0
+    assert 'submission/inet/smtpd_relay_restrictions in master.cf' in result.stderr
 
 
 def test_validation_script_accepts_the_live_configuration(box):
+    result = _validate_copy(box)
+    assert result.rc == 0, result.stderr
+
+
+def _validate_copy(box, *postconf_args):
+    """Run the role's validation script on a copy of the live main.cf and master.cf.
+
+    With `postconf_args`, the copy is first changed with `postconf -c COPY ARGS`.
+    """
     tmp = box.check_output('mktemp -d')
     try:
         box.check_output('cp /etc/postfix/main.cf /etc/postfix/master.cf %s/' % tmp)
-        result = box.run('/usr/local/sbin/mailstack-postfix-validate %s/main.cf' % tmp)
-        assert result.rc == 0, result.stderr
+        if postconf_args:
+            box.check_output('postconf -c %s %s' % (tmp, ' '.join(shlex.quote(a) for a in postconf_args)))
+        return box.run('/usr/local/sbin/mailstack-postfix-validate %s/main.cf' % tmp)
     finally:
         box.run('rm -rf %s' % tmp)
 

@@ -13,11 +13,11 @@ rate-limit test ever sees the limit.
 
 import base64
 import json
-import shlex
 import time
 
 import pytest
 
+from helpers.smtp import swaks as _swaks
 from security_helpers import PASSWORDS, SERVER, dialog, dialogs, plain
 
 AUTH_RATE_LIMIT = 4
@@ -68,11 +68,6 @@ def _reply(result, step):
         if entry['step'] == step:
             return entry['code'], entry['text']
     raise AssertionError('step %r not in the dialogue: %s' % (step, json.dumps(result, indent=1)))
-
-
-def _swaks(outside, *args):
-    cmd = outside.run('swaks --timeout 30 --hide-informational ' + ' '.join(shlex.quote(a) for a in args))
-    return cmd.stdout + cmd.stderr
 
 
 # --- open relay --------------------------------------------------------------------------

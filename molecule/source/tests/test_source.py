@@ -10,7 +10,6 @@ changed inputs are either rebuilt or refused before anything is compiled.
 import hashlib
 import json
 import os
-import shlex
 import shutil
 import tempfile
 import time
@@ -18,20 +17,12 @@ import time
 import pytest
 
 from helpers.molecule import run_converge
+from helpers.smtp import smtp_probe as _probe, swaks as _swaks
 
 PASSWORD = 'alice-test-password'
 STAMP = '/usr/local/share/postfix-source/build.json'
 # Files a build replaces: the build record, the command and two daemons.
 BUILT_FILES = [STAMP, '/usr/sbin/postfix', '/usr/sbin/postconf', '/usr/libexec/postfix/smtpd', '/usr/libexec/postfix/master']
-
-
-def _swaks(host, *args):
-    cmd = host.run('swaks --timeout 30 --hide-informational ' + ' '.join(shlex.quote(a) for a in args))
-    return cmd.stdout + cmd.stderr
-
-
-def _probe(host, *args):
-    return json.loads(host.check_output('python3 /usr/local/bin/smtp-probe ' + ' '.join(shlex.quote(a) for a in args)))
 
 
 def _fingerprints(host):
