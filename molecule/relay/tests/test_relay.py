@@ -20,6 +20,11 @@ from helpers.molecule import assert_check_diff_reports_no_change, run_converge
 RELAYHOST = '[relay-server]:587'
 RELAY_USER = 'relay-client@mailstack.test'
 RELAY_PASSWORD = 'relay-test-password'
+# A sender with its own login (per-sender credentials).
+BILLING_SENDER = 'billing@relay-client.mailstack.test'
+BILLING_USER = 'billing@mailstack.test'
+BILLING_PASSWORD = 'billing-test-password'
+DEFAULT_SENDER = 'root@relay-client.mailstack.test'
 RECIPIENT = 'alice@relay-server'
 MAILBOX = '/var/mail/alice'
 SASL_PASSWD = '/etc/postfix/sasl_passwd'
@@ -52,10 +57,10 @@ def _wait_for(what, probe):
         time.sleep(1)
 
 
-def _send(client, token):
-    message = 'Subject: relay test %s\nFrom: root@relay-client.mailstack.test\nTo: %s\n\nbody %s\n' % (token, RECIPIENT, token)
-    client.check_output('printf %%s %s | /usr/sbin/sendmail -i -f root@relay-client.mailstack.test %s'
-                        % (shlex.quote(message), RECIPIENT))
+def _send(client, token, sender=DEFAULT_SENDER):
+    message = 'Subject: relay test %s\nFrom: %s\nTo: %s\n\nbody %s\n' % (token, sender, RECIPIENT, token)
+    client.check_output('printf %%s %s | /usr/sbin/sendmail -i -f %s %s'
+                        % (shlex.quote(message), sender, RECIPIENT))
 
 
 def _mailbox_message(server, token):
@@ -87,6 +92,7 @@ def test_client_main_cf(client):
         'relayhost': RELAYHOST,
         'smtp_sasl_auth_enable': 'yes',
         'smtp_sasl_password_maps': _map(client),
+        'smtp_sender_dependent_authentication': 'yes',
         'smtp_sasl_security_options': 'noanonymous',
         'smtp_sasl_tls_security_options': 'noanonymous',
         'smtp_tls_security_level': 'verify',
@@ -108,8 +114,10 @@ def test_credentials_table_is_keyed_exactly_like_relayhost_and_private(client):
     source = client.file(SASL_PASSWD)
     assert (source.user, source.group, source.mode) == ('root', 'root', 0o600)
     entries = [line for line in source.content_string.splitlines() if line and not line.startswith('#')]
-    assert entries == ['%s %s:%s' % (RELAYHOST, RELAY_USER, RELAY_PASSWORD)]
+    assert sorted(entries) == sorted(['%s %s:%s' % (RELAYHOST, RELAY_USER, RELAY_PASSWORD),
+                                      '%s %s:%s' % (BILLING_SENDER, BILLING_USER, BILLING_PASSWORD)])
     assert client.check_output('postmap -q %s %s' % (shlex.quote(RELAYHOST), _map(client))) == '%s:%s' % (RELAY_USER, RELAY_PASSWORD)
+    assert client.check_output('postmap -q %s %s' % (BILLING_SENDER, _map(client))) == '%s:%s' % (BILLING_USER, BILLING_PASSWORD)
     for index in client.check_output('ls %s.*' % SASL_PASSWD).split():
         index_file = client.file(index)
         assert (index_file.user, index_file.mode) == ('root', 0o600), index
@@ -127,9 +135,11 @@ def test_server_certificate_verifies_for_the_relayhost_name(client):
 
 # --- mail through the relay ----------------------------------------------------
 
-def test_message_is_delivered_through_the_relay_with_auth(client, server):
+@pytest.mark.parametrize('sender, login', [(DEFAULT_SENDER, RELAY_USER), (BILLING_SENDER, BILLING_USER)],
+                         ids=['relayhost-login', 'per-sender-login'])
+def test_message_is_delivered_through_the_relay_with_auth(client, server, sender, login):
     token = uuid.uuid4().hex
-    _send(client, token)
+    _send(client, token, sender)
     message = _wait_for('the message in %s on relay-server' % MAILBOX, lambda: _mailbox_message(server, token))
     # ESMTPSA: the server received it over TLS (S) from an authenticated client (A).
     received = [line for line in message.splitlines() if 'by relay-server.mailstack.test (Postfix) with ESMTPSA id' in line]
@@ -137,8 +147,8 @@ def test_message_is_delivered_through_the_relay_with_auth(client, server):
     queue_id = received[0].rsplit(' id ', 1)[1].split(';')[0].strip()
     log = _wait_for('sasl_username in the server log',
                     lambda: [line for line in _journal(server).splitlines() if line.startswith(queue_id + ': client=')])
-    assert 'sasl_username=%s' % RELAY_USER in log[0], log
-    assert _queue(client) == []
+    assert 'sasl_username=%s' % login in log[0], log
+    _wait_for('an empty client queue', lambda: _queue(client) == [])
 
 
 def test_wrong_password_defers_and_fixed_credentials_deliver(client, server):
@@ -164,7 +174,7 @@ def test_wrong_password_defers_and_fixed_credentials_deliver(client, server):
     # The role puts the credentials back (and only on the client).
     recap, output = run_converge('--limit', 'relay-client')
     assert recap['relay-client']['changed'] >= 1 and recap['relay-client']['failed'] == 0, output[-4000:]
-    assert RELAY_PASSWORD not in output
+    assert RELAY_PASSWORD not in output and BILLING_PASSWORD not in output
     assert client.check_output('postmap -q %s %s' % (shlex.quote(RELAYHOST), table)) == '%s:%s' % (RELAY_USER, RELAY_PASSWORD)
 
     client.check_output('postqueue -f')
@@ -176,7 +186,8 @@ def test_wrong_password_defers_and_fixed_credentials_deliver(client, server):
 @pytest.mark.parametrize('name', ['relay-client', 'relay-server'])
 def test_password_is_in_no_journal(name):
     # Ansible logs module arguments to the target's journal unless no_log.
-    assert RELAY_PASSWORD not in _journal(_host(name))
+    journal = _journal(_host(name))
+    assert RELAY_PASSWORD not in journal and BILLING_PASSWORD not in journal
 
 
 def test_check_diff_after_converge_reports_no_change():
