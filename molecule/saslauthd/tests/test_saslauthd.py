@@ -209,6 +209,64 @@ def test_stopped_saslauthd_never_authenticates(host):
     assert _auth(host, user, password) == 235
 
 
+# --- secrets -------------------------------------------------------------------------
+
+LDAP_BIND_PASSWORD = 'ldap-admin-test-password'
+LOCKED_PASSWORD = 'dave-test-password'
+SECRETS = sorted(set(SYSTEM_PASSWORDS.values()) | set(LDAP_PASSWORDS.values()) | {LOCKED_PASSWORD, LDAP_BIND_PASSWORD})
+# saslauthd reads the bind password from its private config; prepare.yml
+# preseeded slapd with the same password, and debconf keeps preseeded answers.
+ALLOWED_FILES = {LDAP_BIND_PASSWORD: {'/etc/saslauthd.conf', '/var/cache/debconf/passwords.dat'}}
+# Where a run could leave something behind.
+SEARCHED = ['/etc', '/root', '/tmp', '/var/tmp', '/var/log', '/var/spool/postfix', '/var/cache', '/var/lib/mailstack',
+            '/usr/local', '/run']
+
+
+def _leaks(text, secrets=SECRETS):
+    return [secret for secret in secrets if secret in text]
+
+
+@pytest.fixture(scope='module')
+def vvv_converge():
+    """One more converge of all three hosts at -vvv: what the secrets tests search."""
+    from helpers.molecule import run_converge
+    recap, output = run_converge('-vvv')
+    failed = {host: counters for host, counters in recap.items() if counters['failed'] or counters['unreachable']}
+    assert not failed, output[-6000:]
+    assert '<saslauthd-ldap> ' in output and 'Hash the passwords' in output, 'not a -vvv transcript'
+    return output
+
+
+def test_vvv_converge_output_holds_no_password(vvv_converge):
+    assert _leaks(vvv_converge) == []
+
+
+def test_vvv_converge_output_holds_no_password_hash(host, vvv_converge):
+    if _is_ldap(host):
+        return
+    hashes = [line.split(':')[1].lstrip('!') for line in host.check_output('getent shadow alice bob dave').splitlines()]
+    assert all(h.startswith('$6$') for h in hashes), hashes
+    assert _leaks(vvv_converge, hashes) == []
+
+
+def test_journal_holds_no_password(host, vvv_converge):
+    journal = host.run('journalctl --no-pager -o cat').stdout
+    assert 'saslauthd' in journal, 'no saslauthd lines in the journal: the check would be vacuous'
+    assert _leaks(journal) == []
+
+
+def test_only_the_intended_files_hold_passwords(host, vvv_converge):
+    unintended = {}
+    for secret in SECRETS:
+        out = host.run('grep -rlaF -e %s %s 2>/dev/null' % (shlex.quote(secret), ' '.join(SEARCHED))).stdout
+        extra = set(out.split()) - ALLOWED_FILES.get(secret, set())
+        if extra:
+            unintended[secret] = sorted(extra)
+    assert unintended == {}
+    if _is_ldap(host):
+        assert host.file('/etc/saslauthd.conf').contains(LDAP_BIND_PASSWORD)
+
+
 # --- idempotence of check mode ----------------------------------------------------
 
 def test_check_diff_after_converge_reports_no_change():
