@@ -6,12 +6,13 @@ a local slapd (smtpd chrooted). The accounts on the first two come from the
 sasl_users role; the LDAP entries from prepare.yml.
 """
 
-import json
 import shlex
 import time
 
 import pytest
 import testinfra
+
+from helpers.smtp import smtp_probe as _probe, swaks
 
 SYSTEM_PASSWORDS = {'alice': 'alice-test-password', 'bob': 'bob-test-password'}
 LDAP_PASSWORDS = {'erin': 'erin-test-password', 'gina': 'gina-test-password'}
@@ -41,10 +42,6 @@ def _good_users(host):
     return LDAP_PASSWORDS if _is_ldap(host) else SYSTEM_PASSWORDS
 
 
-def _probe(host, *args):
-    return json.loads(host.check_output('python3 /usr/local/bin/smtp-probe ' + ' '.join(shlex.quote(a) for a in args)))
-
-
 def _auth(host, user, password, mech='PLAIN', port=587):
     """AUTH after STARTTLS with smtplib; returns the SMTP reply code."""
     probe = _probe(host, '--port', str(port), '--tls', 'starttls', '--mech', mech, '--user', user, '--password', password)
@@ -53,9 +50,9 @@ def _auth(host, user, password, mech='PLAIN', port=587):
 
 
 def _swaks(host, user, password, mech='LOGIN', port=587):
-    cmd = host.run('swaks --timeout 30 --hide-informational -s 127.0.0.1 -p %d -tls -a %s -au %s -ap %s --quit-after AUTH'
-                   % (port, mech, shlex.quote(user), shlex.quote(password)))
-    return cmd.stdout + cmd.stderr
+    """AUTH after STARTTLS with swaks; returns the dialog."""
+    return swaks(host, '-s', '127.0.0.1', '-p', str(port), '-tls', '-a', mech, '-au', user, '-ap', password,
+                 '--quit-after', 'AUTH')
 
 
 def _wait_for(predicate, seconds=30):
