@@ -196,5 +196,6 @@ def main():
     invocation = _sasldb.quiet_no_log(module, 'users')
     exit_with_result(module, lambda m: _manage_users(m, invocation), invocation=invocation)
 
+
 if __name__ == '__main__':
     main()
