@@ -2,7 +2,7 @@
 
 saslauthd-debian12 checks system accounts with PAM (smtpd chrooted),
 saslauthd-debian13 with shadow (smtpd not chrooted), saslauthd-ldap binds to
-a local slapd (smtpd chrooted). The accounts on the first two come from the
+a local slapd over StartTLS (smtpd chrooted). The accounts on the first two come from the
 sasl_users role; the LDAP entries from prepare.yml.
 """
 
@@ -117,9 +117,29 @@ def test_ldap_config_is_private(host):
         return
     assert (conf.user, conf.group, conf.mode) == ('root', 'root', 0o600)
     content = conf.content_string
-    assert 'ldap_servers: ldap://127.0.0.1/' in content
+    assert 'ldap_servers: ldap://localhost/' in content
+    assert 'ldap_start_tls: yes' in content
+    assert 'ldap_tls_check_peer: yes' in content
+    assert 'ldap_tls_cacert_file: /etc/ldap/slapd-test.crt' in content
     assert 'ldap_search_base: ou=people,dc=mailstack,dc=test' in content
     assert 'ldap_filter: (uid=%u)' in content
+
+
+def _ldapwhoami(host, *args):
+    user, password = 'erin', LDAP_PASSWORDS['erin']
+    return host.run('LDAPTLS_CACERT=/etc/ldap/slapd-test.crt ldapwhoami -x -H ldap://localhost/ -D %s -w %s %s'
+                    % (shlex.quote('uid=%s,ou=people,dc=mailstack,dc=test' % user), shlex.quote(password), ' '.join(args)))
+
+
+def test_slapd_accepts_simple_binds_only_over_tls(host):
+    """What makes the LDAP host's successful AUTHs proof that saslauthd used StartTLS."""
+    if not _is_ldap(host):
+        return
+    plain = _ldapwhoami(host)
+    assert plain.rc != 0 and 'Confidentiality required' in plain.stderr, plain.stdout + plain.stderr
+    over_tls = _ldapwhoami(host, '-ZZ')
+    assert over_tls.rc == 0 and over_tls.stdout.strip() == 'dn:uid=erin,ou=people,dc=mailstack,dc=test', \
+        over_tls.stdout + over_tls.stderr
 
 
 def test_system_accounts(host):
