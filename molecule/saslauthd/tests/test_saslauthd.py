@@ -117,7 +117,7 @@ def test_ldap_config_is_private(host):
         return
     assert (conf.user, conf.group, conf.mode) == ('root', 'root', 0o600)
     content = conf.content_string
-    assert 'ldap_servers: ldap://localhost/' in content
+    assert 'ldap_servers: ldap://127.0.0.1/' in content
     assert 'ldap_start_tls: yes' in content
     assert 'ldap_tls_check_peer: yes' in content
     assert 'ldap_tls_cacert_file: /etc/ldap/slapd-test.crt' in content
@@ -127,7 +127,7 @@ def test_ldap_config_is_private(host):
 
 def _ldapwhoami(host, *args):
     user, password = 'erin', LDAP_PASSWORDS['erin']
-    return host.run('LDAPTLS_CACERT=/etc/ldap/slapd-test.crt ldapwhoami -x -H ldap://localhost/ -D %s -w %s %s'
+    return host.run('LDAPTLS_CACERT=/etc/ldap/slapd-test.crt ldapwhoami -x -H ldap://127.0.0.1/ -D %s -w %s %s'
                     % (shlex.quote('uid=%s,ou=people,dc=mailstack,dc=test' % user), shlex.quote(password), ' '.join(args)))
 
 
