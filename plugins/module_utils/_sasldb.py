@@ -53,6 +53,7 @@ PASSWORD_PROPERTY = b'userPassword'
 # saslpasswd2 creates the database with mode 0640; a new file made by the module gets the same.
 NEW_FILE_UMASK = 0o137
 _TMP_MARK = '.ansible-sasldb-'
+_MAX_ATTEMPTS = 5
 
 # sasldb_user's options, and the options of each sasldb_users users[] element.
 USER_OPTIONS = dict(
@@ -66,7 +67,6 @@ WRITE_OPTIONS = dict(
     update_password=dict(type='str', default='always', choices=['always', 'on_create'], no_log=False),
     path=dict(type='path', default=DEFAULT_PATH),
 )
-_MAX_ATTEMPTS = 5
 
 
 # --- input checks -----------------------------------------------------------
