@@ -12,6 +12,7 @@ import time
 import pytest
 import testinfra
 
+from helpers.secrets import files_with_secrets, leaks, unintended
 from helpers.smtp import smtp_probe as _probe, swaks
 
 SYSTEM_PASSWORDS = {'alice': 'alice-test-password', 'bob': 'bob-test-password'}
@@ -234,13 +235,6 @@ SECRETS = sorted(set(SYSTEM_PASSWORDS.values()) | set(LDAP_PASSWORDS.values()) |
 # saslauthd reads the bind password from its private config; prepare.yml
 # preseeded slapd with the same password, and debconf keeps preseeded answers.
 ALLOWED_FILES = {LDAP_BIND_PASSWORD: {'/etc/saslauthd.conf', '/var/cache/debconf/passwords.dat'}}
-# Where a run could leave something behind.
-SEARCHED = ['/etc', '/root', '/tmp', '/var/tmp', '/var/log', '/var/spool/postfix', '/var/cache', '/var/lib/mailstack',
-            '/usr/local', '/run']
-
-
-def _leaks(text, secrets=SECRETS):
-    return [secret for secret in secrets if secret in text]
 
 
 @pytest.fixture(scope='module')
@@ -255,7 +249,7 @@ def vvv_converge():
 
 
 def test_vvv_converge_output_holds_no_password(vvv_converge):
-    assert _leaks(vvv_converge) == []
+    assert leaks(vvv_converge, SECRETS) == []
 
 
 def test_vvv_converge_output_holds_no_password_hash(host, vvv_converge):
@@ -263,23 +257,17 @@ def test_vvv_converge_output_holds_no_password_hash(host, vvv_converge):
         return
     hashes = [line.split(':')[1].lstrip('!') for line in host.check_output('getent shadow alice bob dave').splitlines()]
     assert all(h.startswith('$6$') for h in hashes), hashes
-    assert _leaks(vvv_converge, hashes) == []
+    assert leaks(vvv_converge, hashes) == []
 
 
 def test_journal_holds_no_password(host, vvv_converge):
     journal = host.run('journalctl --no-pager -o cat').stdout
     assert 'saslauthd' in journal, 'no saslauthd lines in the journal: the check would be vacuous'
-    assert _leaks(journal) == []
+    assert leaks(journal, SECRETS) == []
 
 
 def test_only_the_intended_files_hold_passwords(host, vvv_converge):
-    unintended = {}
-    for secret in SECRETS:
-        out = host.run('grep -rlaF -e %s %s 2>/dev/null' % (shlex.quote(secret), ' '.join(SEARCHED))).stdout
-        extra = set(out.split()) - ALLOWED_FILES.get(secret, set())
-        if extra:
-            unintended[secret] = sorted(extra)
-    assert unintended == {}
+    assert unintended(files_with_secrets(host, SECRETS), ALLOWED_FILES) == {}
     if _is_ldap(host):
         assert host.file('/etc/saslauthd.conf').contains(LDAP_BIND_PASSWORD)
 

@@ -20,6 +20,7 @@ import time
 import pytest
 
 from helpers.molecule import assert_check_diff_reports_no_change, run_converge
+from helpers.secrets import files_with_secrets, leaks, unintended
 from security_helpers import PASSWORDS, SERVER, good_auth_from_server
 
 RELAY_PASSWORD = 'Relay-Secret-3c71d0e5'
@@ -28,27 +29,13 @@ SASL_PASSWD = '/etc/postfix/sasl_passwd'
 # Each secret, and the only files that may hold it.
 SECRETS = {PASSWORDS['alice']: {SASLDB}, PASSWORDS['bob']: {SASLDB},
            RELAY_PASSWORD: {SASL_PASSWD, SASL_PASSWD + '.db'}}
-ALL_SECRETS = list(SECRETS)
 # Where a run could leave something behind on the server.
 SEARCHED = ['/etc', '/root', '/tmp', '/var/tmp', '/var/lib/mailstack', '/var/log', '/var/spool/postfix',
             '/var/cache/debconf', '/usr/local']
 
 
 def _leaks(text):
-    return [secret for secret in ALL_SECRETS if secret in text]
-
-
-def _files_with_secrets(server):
-    """{secret: files under SEARCHED that contain it} (grep -r does not follow symlinks)."""
-    found = {}
-    for secret in ALL_SECRETS:
-        out = server.run('grep -rlaF -e %s %s 2>/dev/null' % (secret, ' '.join(SEARCHED))).stdout
-        found[secret] = set(out.split())
-    return found
-
-
-def _unintended(found):
-    return {secret: files - SECRETS[secret] for secret, files in found.items() if files - SECRETS[secret]}
+    return leaks(text, SECRETS)
 
 
 def _sha256(server, path):
@@ -137,11 +124,11 @@ def test_postfix_log_holds_no_password(server, killed_run):
 
 
 def test_only_the_intended_files_hold_passwords(server, killed_run):
-    found = _files_with_secrets(server)
+    found = files_with_secrets(server, SECRETS, SEARCHED)
     # The search finds the plain-text auxprop database and the relay table: it is not blind.
     assert SASLDB in found[PASSWORDS['alice']]
     assert SASL_PASSWD in found[RELAY_PASSWORD]
-    assert _unintended(found) == {}
+    assert unintended(found, SECRETS) == {}
 
 
 @pytest.mark.parametrize('path, kind, user, group, mode', [
