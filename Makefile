@@ -23,13 +23,17 @@ export PATH := $(BIN):$(PATH)
 # Interpreter discovery on localhost picks a pyenv shim that cannot run here.
 export ANSIBLE_PYTHON_INTERPRETER := $(BIN)/python
 
-# Debian packages the tests run for real on this machine: the podman test
-# hosts, the Cyrus SASL tools, Postfix's postconf/postmap and SMTP clients.
-# Recommends are installed too, as on the machine where this was verified:
-# podman's bring netavark and aardvark-dns (containers resolve each other by
-# name), swaks's the Perl TLS modules.
-HOST_PACKAGES := podman runc netavark aardvark-dns debootstrap sasl2-bin libsasl2-modules db-util \
-	postfix postfix-lmdb postfix-cdb swaks libdigest-hmac-perl msmtp shellcheck
+# Debian packages the project installs on this machine (tests/hosts/install-packages.sh
+# adds those missing, with their recommends). A fresh machine has none of them.
+# CONTAINER_PACKAGES: podman test hosts and their image build. netavark runs
+# iptables for every container network; python3-venv makes .venv on a Debian
+# python3.
+CONTAINER_PACKAGES := podman runc netavark aardvark-dns iptables debootstrap python3-venv
+# The rest of `make test`: the Cyrus SASL tools, Postfix's postconf/postmap and
+# the SMTP clients the module tests run for real, shellcheck for sanity.
+TOOL_PACKAGES := sasl2-bin libsasl2-modules db-util postfix postfix-lmdb postfix-cdb \
+	swaks libdigest-hmac-perl msmtp shellcheck
+HOST_PACKAGES := $(CONTAINER_PACKAGES) $(TOOL_PACKAGES)
 
 .PHONY: help
 help: ## List the targets
@@ -43,19 +47,17 @@ test: setup lint sanity pytest molecule build-check ## Run the whole suite (what
 setup: host-packages venv collection-tree images ## Install and build everything the tests need
 
 .PHONY: host-packages
-host-packages: ## apt-get install the host packages that are missing
-	@missing=$$(for p in $(HOST_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-	  echo "host-packages: installing" $$missing; \
-	  echo 'postfix postfix/main_mailer_type select No configuration' | debconf-set-selections; \
-	  apt-get update -qq; \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
-	fi
+host-packages: ## apt-get install every host package that is missing
+	@tests/hosts/install-packages.sh $(HOST_PACKAGES)
+
+.PHONY: container-packages
+container-packages: ## apt-get install what the podman test hosts need (for make demo)
+	@tests/hosts/install-packages.sh $(CONTAINER_PACKAGES)
 
 .PHONY: venv
 venv: $(VENV)/.installed ## Create .venv with the pinned Python tooling
 
-$(VENV)/.installed: requirements-dev.txt
+$(VENV)/.installed: requirements-dev.txt | container-packages
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -r requirements-dev.txt
@@ -67,7 +69,7 @@ collection-tree: ## Link the checkout as ansible_collections/mailstack/sasl_post
 	@ln -sfn $(CURDIR) $(COLLECTIONS)/ansible_collections/mailstack/sasl_postfix
 
 .PHONY: images
-images: ## Build the podman test images (skipped when they exist)
+images: container-packages ## Build the podman test images (skipped when they exist)
 	tests/hosts/build-images.sh
 
 .PHONY: lint
@@ -103,7 +105,7 @@ clean: ## Remove build output and caches (keeps .venv and images)
 	rm -rf .cache build *.tar.gz
 
 .PHONY: demo
-demo: venv collection-tree images ## Start a container, apply playbooks/site.yml, run a real SMTP AUTH session
+demo: container-packages venv collection-tree ## Start a container, apply playbooks/site.yml, run a real SMTP AUTH session
 	tests/hosts/demo.sh up
 
 .PHONY: demo-clean

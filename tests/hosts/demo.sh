@@ -3,11 +3,19 @@
 # as an SMTP AUTH submission server, then a real AUTH session with swaks
 # inside it (port 587, STARTTLS, AUTH PLAIN) whose dialog is printed.
 #
-#   tests/hosts/demo.sh up      (make demo)        build/start, converge, talk SMTP
-#   tests/hosts/demo.sh down    (make demo-clean)  remove the container and network
+#   tests/hosts/demo.sh up       (make demo)        start, converge, talk SMTP
+#   tests/hosts/demo.sh session  one AUTH session as $MAILSTACK_DEMO_USER
+#                                with $MAILSTACK_DEMO_PASSWORD (both from the
+#                                environment), against a demo that is up
+#   tests/hosts/demo.sh down     (make demo-clean)  remove the container and network
 #
-# Needs: podman (+ runc), the image localhost/mailstack-debian:12 (make images),
-# the venv (make venv) and the collection tree (make collection-tree).
+# Needs: podman (+ runc, netavark, iptables), the image
+# localhost/mailstack-debian:12, the venv and the collection tree: `make demo`
+# provides all of them.
+#
+# The password never appears on a command line: Ansible reads it from the
+# environment, and swaks gets it as SWAKS_OPT_auth_password, which
+# `podman exec -e NAME` copies from this process's environment.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -22,8 +30,10 @@ NETWORK=mailstack-demo
 IMAGE=${MAILSTACK_DEMO_IMAGE:-localhost/mailstack-debian:12}
 MAILHOST=mail.demo.mailstack.test
 USER_NAME=demo
+PORT=587
 
 say() { printf '\n=== %s\n' "$*"; }
+in_demo() { podman exec "$NAME" "$@"; }
 
 down() {
     podman rm --force --time 5 "$NAME" >/dev/null 2>&1 || true
@@ -31,9 +41,7 @@ down() {
     echo "demo removed (container and network $NAME)"
 }
 
-up() {
-    podman image exists "$IMAGE" || "$ROOT/tests/hosts/build-images.sh"
-
+start_container() {
     say "Starting container $NAME ($IMAGE, systemd) on network $NETWORK"
     podman network exists "$NETWORK" || podman network create "$NETWORK" >/dev/null
     if ! podman container exists "$NAME"; then
@@ -41,69 +49,114 @@ up() {
             --systemd=always "$IMAGE" /sbin/init >/dev/null
     fi
     podman start "$NAME" >/dev/null
+    local state=unknown
     for _ in $(seq 60); do
-        state=$(podman exec "$NAME" systemctl is-system-running 2>/dev/null || true)
+        state=$(in_demo systemctl is-system-running 2>/dev/null || true)
         [[ $state == running || $state == degraded ]] && break
         sleep 1
     done
-    echo "systemd in the container: ${state:-unknown}"
+    echo "systemd in the container: $state"
+}
 
-    # A fresh password for each demo run, kept only in this process's environment.
-    MAILSTACK_DEMO_PASSWORD=$(python3 -c 'import secrets; print(secrets.token_urlsafe(15))')
-    export MAILSTACK_DEMO_PASSWORD
-
+converge() {
     say "Applying playbooks/site.yml (roles postfix, cyrus_sasl, sasl_users)"
     (cd "$ROOT" && ansible-playbook -i playbooks/demo/inventory.yml playbooks/site.yml)
+}
 
+install_client() {
     say "Installing swaks in the container and a local mailbox owner ($USER_NAME)"
-    podman exec "$NAME" bash -c "id $USER_NAME >/dev/null 2>&1 || useradd --create-home $USER_NAME"
+    in_demo bash -c "id $USER_NAME >/dev/null 2>&1 || useradd --create-home $USER_NAME"
     podman exec -e DEBIAN_FRONTEND=noninteractive "$NAME" apt-get install -y -qq --no-install-recommends \
         swaks libnet-ssleay-perl libio-socket-ssl-perl >/dev/null
+}
 
-    local token
-    token="mailstack-demo-$(date +%s)"
-    say "SMTP dialog: swaks -> 127.0.0.1:587, STARTTLS, AUTH PLAIN as $USER_NAME (password not shown)"
+# What was deployed, read back from the running Postfix and Cyrus SASL.
+show_deployment() {
+    say "Deployed"
+    echo "host:        $NAME (hostname $(in_demo postconf -h myhostname))"
+    echo "listening:   $(in_demo postconf -M | awk '$2 == "inet" { printf "%s ", $1 }')"
+    echo "            (smtp = 25, submission = 587 STARTTLS, submissions = 465 implicit TLS)"
+    local sasl_dir
+    sasl_dir=$(in_demo postconf -h cyrus_sasl_config_path)
+    echo "mechanisms:  $(in_demo sed -n 's/^mech_list: *//p' "${sasl_dir:-/etc/postfix/sasl}/smtpd.conf")"
+    echo "SASL users:  $USER_NAME@$(in_demo postconf -h smtpd_sasl_local_domain) (password generated for this run, not shown)"
+}
+
+# swaks already replaces the password (--auth-hide-password); the base64
+# of the AUTH PLAIN line, which also carries the user name, is hidden too.
+mask_credentials() { sed -E 's/^( *~> AUTH PLAIN)( .*)?$/\1 <credentials hidden>/'; }
+
+# One AUTH PLAIN session after STARTTLS on $PORT, with a message to the
+# user's own mailbox; checks acceptance, delivery, and that the dialog
+# shows no credentials.
+session() {
+    local user=${MAILSTACK_DEMO_USER:-$USER_NAME}
+    : "${MAILSTACK_DEMO_PASSWORD:?MAILSTACK_DEMO_PASSWORD must be set}"
+    local token dialog shown rc ok=true
+    token="mailstack-demo-$(date +%s%N)"
+    say "SMTP dialog: swaks -> 127.0.0.1:$PORT, STARTTLS, AUTH PLAIN as $user (credentials masked)"
     set +e
-    dialog=$(podman exec "$NAME" swaks --server 127.0.0.1 --port 587 --tls \
-        --auth PLAIN --auth-user "$USER_NAME" --auth-password "$MAILSTACK_DEMO_PASSWORD" \
+    dialog=$(SWAKS_OPT_auth_password=$MAILSTACK_DEMO_PASSWORD \
+        podman exec -e SWAKS_OPT_auth_password "$NAME" \
+        swaks --server 127.0.0.1 --port "$PORT" --tls \
+        --auth PLAIN --auth-user "$user" --auth-hide-password \
         --from "$USER_NAME@$MAILHOST" --to "$USER_NAME@$MAILHOST" \
         --header "Subject: $token" --body "Sent by make demo." --timeout 30 2>&1)
     rc=$?
     set -e
-    # AUTH PLAIN carries the password in base64: mask that line.
-    printf '%s\n' "$dialog" | sed -E 's/^( *~> AUTH PLAIN) .*/\1 <credentials hidden>/'
+    shown=$(printf '%s\n' "$dialog" | mask_credentials)
+    printf '%s\n' "$shown"
 
     say "Result"
-    ok=true
-    if grep -q '235 2.7.0 Authentication successful' <<<"$dialog"; then
-        echo "AUTH PLAIN after STARTTLS on 587: accepted (235)"
+    if grep -qF -- "$MAILSTACK_DEMO_PASSWORD" <<<"$shown"; then
+        echo "the password appeared in the dialog: NOT masked"; ok=false
+    fi
+    if grep -q '^ *<~ *235 2.7.0 Authentication successful' <<<"$dialog"; then
+        echo "AUTH PLAIN after STARTTLS on $PORT: accepted (235)"
     else
-        echo "AUTH PLAIN after STARTTLS on 587: FAILED"; ok=false
+        echo "AUTH PLAIN after STARTTLS on $PORT: FAILED"; ok=false
     fi
     if [[ $rc -eq 0 ]] && grep -q '250 2.0.0 Ok: queued as' <<<"$dialog"; then
         echo "message: accepted for delivery ($(grep -o 'queued as [A-Z0-9]*' <<<"$dialog"))"
     else
         echo "message: NOT accepted (swaks exit $rc)"; ok=false
     fi
-    for _ in $(seq 30); do
-        podman exec "$NAME" grep -q "$token" "/var/mail/$USER_NAME" 2>/dev/null && break
-        sleep 1
-    done
-    if podman exec "$NAME" grep -q "$token" "/var/mail/$USER_NAME" 2>/dev/null; then
+    if $ok && wait_for_delivery "$token"; then
         echo "delivered to /var/mail/$USER_NAME:"
-        podman exec "$NAME" grep -E "^(From |Subject: $token)" "/var/mail/$USER_NAME" | tail -n 2 | sed 's/^/    /'
-    else
+        in_demo grep -E "^(From |Subject: $token)" "/var/mail/$USER_NAME" | tail -n 2 | sed 's/^/    /'
+    elif $ok; then
         echo "delivery to /var/mail/$USER_NAME: NOT seen"; ok=false
     fi
-    if $ok; then
+    $ok
+}
+
+wait_for_delivery() {
+    for _ in $(seq 30); do
+        in_demo grep -qF -- "$1" "/var/mail/$USER_NAME" 2>/dev/null && return 0
+        sleep 1
+    done
+    return 1
+}
+
+up() {
+    podman image exists "$IMAGE" || "$ROOT/tests/hosts/build-images.sh" bookworm
+    start_container
+    # A fresh password for each demo run, kept only in this process's environment.
+    MAILSTACK_DEMO_PASSWORD=$(python3 -c 'import secrets; print(secrets.token_urlsafe(15))')
+    export MAILSTACK_DEMO_PASSWORD
+    converge
+    install_client
+    show_deployment
+    if session; then
         echo; echo "DEMO OK - the container stays up; 'make demo-clean' removes it."
     else
-        echo; echo "DEMO FAILED"; exit 1
+        echo; echo "DEMO FAILED - 'make demo-clean' removes the container."; exit 1
     fi
 }
 
 case "${1:-up}" in
     up) up ;;
+    session) session ;;
     down) down ;;
-    *) echo "usage: $0 up|down" >&2; exit 2 ;;
+    *) echo "usage: $0 up|session|down" >&2; exit 2 ;;
 esac
