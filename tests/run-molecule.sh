@@ -12,8 +12,17 @@ export MOLECULE_LOGS=.cache/molecule-logs
 mkdir -p "$MOLECULE_LOGS"
 rm -f "$MOLECULE_LOGS"/*.passed "$MOLECULE_LOGS"/*.failed
 
+# A scenario's containers and network have fixed names, so two checkouts on
+# one machine (git worktrees) must not run the same scenario at once: each
+# scenario holds a machine-wide lock while it runs.
 run_one() {
   local scenario=$1 start=$SECONDS
+  exec {lock}>"/tmp/mailstack-molecule-$scenario.lock"
+  if ! flock --nonblock "$lock"; then
+    echo "molecule: $scenario waits for another checkout's run of it"
+    flock "$lock"
+    start=$SECONDS
+  fi
   echo "molecule: $scenario started"
   if molecule test -s "$scenario" >"$MOLECULE_LOGS/$scenario.log" 2>&1; then
     echo "molecule: $scenario passed in $((SECONDS - start)) s"

@@ -14,8 +14,10 @@
 # provides all of them.
 #
 # The password never appears on a command line: Ansible reads it from the
-# environment, and swaks gets it as SWAKS_OPT_auth_password, which
-# `podman exec -e NAME` copies from this process's environment.
+# environment, and swaks reads it from its standard input when it prompts
+# for it (bash's builtin printf writes it there, so no process's argv holds
+# it). swaks's own environment and config-file options are parsed like its
+# command line, so a password beginning with "-" would be taken for an option.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -96,8 +98,7 @@ session() {
     token="mailstack-demo-$(date +%s%N)"
     say "SMTP dialog: swaks -> 127.0.0.1:$PORT, STARTTLS, AUTH PLAIN as $user (credentials masked)"
     set +e
-    dialog=$(SWAKS_OPT_auth_password=$MAILSTACK_DEMO_PASSWORD \
-        podman exec -e SWAKS_OPT_auth_password "$NAME" \
+    dialog=$(printf '%s\n' "$MAILSTACK_DEMO_PASSWORD" | podman exec --interactive "$NAME" \
         swaks --server 127.0.0.1 --port "$PORT" --tls \
         --auth PLAIN --auth-user "$user" --auth-hide-password \
         --from "$USER_NAME@$MAILHOST" --to "$USER_NAME@$MAILHOST" \
