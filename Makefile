@@ -34,17 +34,21 @@ CONTAINER_PACKAGES := podman runc netavark aardvark-dns iptables debootstrap pyt
 TOOL_PACKAGES := sasl2-bin libsasl2-modules db-util postfix postfix-lmdb postfix-cdb \
 	swaks libdigest-hmac-perl msmtp shellcheck
 HOST_PACKAGES := $(CONTAINER_PACKAGES) $(TOOL_PACKAGES)
+# The commands those packages provide that the scripts and tests call: the
+# fresh-machine guard checks that a new machine has each after `setup`.
+HOST_COMMANDS := podman runc iptables debootstrap saslpasswd2 sasldblistusers2 db_dump db_load \
+	postconf postmap swaks msmtp shellcheck
 
 .PHONY: help
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
 .PHONY: test
-test: setup lint sanity pytest molecule build-check ## Run the whole suite (what CI runs)
+test: setup fresh-machine lint sanity pytest molecule build-check ## Run the whole suite (what CI runs)
 	@echo "make test: all stages passed"
 
 .PHONY: setup
-setup: host-packages venv collection-tree images ## Install and build everything the tests need
+setup: host-packages venv collection-tree images check-tools ## Install and build everything the tests need
 
 .PHONY: host-packages
 host-packages: ## apt-get install every host package that is missing
@@ -53,6 +57,15 @@ host-packages: ## apt-get install every host package that is missing
 .PHONY: container-packages
 container-packages: ## apt-get install what the podman test hosts need (for make demo)
 	@tests/hosts/install-packages.sh $(CONTAINER_PACKAGES)
+
+.PHONY: check-tools
+check-tools: ## Check that every command the scripts and tests call is installed
+	@missing=$$(for c in $(HOST_COMMANDS); do command -v $$c >/dev/null || echo $$c; done); \
+	if [ -n "$$missing" ]; then echo "check-tools: missing commands:" $$missing >&2; exit 1; fi
+
+.PHONY: fresh-machine
+fresh-machine: container-packages ## Guard: make demo, demo-test and host-packages inside a brand-new Debian 12 container
+	tests/hosts/fresh-machine.sh
 
 .PHONY: venv
 venv: $(VENV)/.installed ## Create .venv with the pinned Python tooling
@@ -79,16 +92,14 @@ lint: venv collection-tree ## yamllint and ansible-lint (production profile)
 
 .PHONY: sanity
 sanity: venv ## ansible-test sanity from an ansible_collections/ tree
-	rm -rf $(SANITY_TREE) && mkdir -p $(SANITY_TREE)
-	git ls-files -z --cached --others --exclude-standard | \
-	  while IFS= read -r -d '' f; do [ -e "$$f" ] && printf '%s\0' "$$f"; done | \
-	  tar --null -T - -cf - | tar -C $(SANITY_TREE) -xf -
+	rm -rf $(SANITY_TREE)
+	tests/tools/copy-checkout.sh $(SANITY_TREE)
 	tests/tools/seed-ansible-test-pip.sh $(BIN)/python
 	cd $(SANITY_TREE) && $(BIN)/ansible-test sanity --venv --python 3.11 --color no
 
 .PHONY: pytest
 pytest: venv host-packages ## Unit and module tests against the real Cyrus and Postfix tools
-	@rc=0; $(BIN)/pytest -p no:cacheprovider tests || rc=$$?; \
+	@rc=0; $(BIN)/pytest -p no:cacheprovider tests --ignore=tests/demo || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: the test setup is broken" >&2; fi; \
 	exit $$rc
 
@@ -107,6 +118,10 @@ clean: ## Remove build output and caches (keeps .venv and images)
 .PHONY: demo
 demo: container-packages venv collection-tree ## Start a container, apply playbooks/site.yml, run a real SMTP AUTH session
 	tests/hosts/demo.sh up
+
+.PHONY: demo-test
+demo-test: venv ## Test the running demo: AUTH sessions for many generated and awkward passwords
+	$(BIN)/pytest -p no:cacheprovider -q tests/demo
 
 .PHONY: demo-clean
 demo-clean: ## Remove the demo container and its network

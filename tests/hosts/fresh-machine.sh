@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# The fresh-machine guard (make fresh-machine, part of make test).
+#
+# This machine keeps the packages, images and venvs of earlier runs, so a
+# missing install step cannot show here. The guard runs the README's first
+# command, `make demo`, from a copy of this checkout (what a clean clone
+# holds) inside a brand-new privileged Debian 12 container with its own,
+# empty podman: every package and image must come from the project's own
+# targets. Then, in the same container, `make demo-test` (the demo's AUTH
+# session for many passwords), `make host-packages` (the rest of the list
+# `make test` installs) and `make check-tools` (every command the suite calls).
+#
+# The container stands in for a new machine of the kind CI runs on: root,
+# Debian 12, no systemd as PID 1 (with systemd as PID 1 the container's
+# hybrid cgroup tree makes the inner runc fail), with what the kind ships
+# and the project does not install: make, git, python3, and the CA bundle
+# and pip settings this kind uses to reach the package index.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+export CONTAINERS_CONF="$ROOT/tests/hosts/containers.conf"
+NAME=mailstack-fresh-machine
+IMAGE=${MAILSTACK_FRESH_IMAGE:-localhost/mailstack-debian:12}
+HOST_CA=/etc/ssl/certs/ca-certificates.crt
+GUEST_CA=/run/mailstack-host-ca.crt
+
+work=$(mktemp -d "${TMPDIR:-/var/tmp}/mailstack-fresh.XXXXXX")
+cleanup() {
+    podman rm --force --time 0 "$NAME" >/dev/null 2>&1 || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+phase_start=$SECONDS
+phase() {
+    printf 'fresh-machine: %s (%d s)\n' "$1" $((SECONDS - phase_start))
+    phase_start=$SECONDS
+}
+
+# Inside the container: the kind's environment for reaching the package index.
+guest_env=()
+if [ -r "$HOST_CA" ]; then
+    for var in PIP_CERT SSL_CERT_FILE REQUESTS_CA_BUNDLE CURL_CA_BUNDLE GIT_SSL_CAINFO; do
+        guest_env+=(--env "$var=$GUEST_CA")
+    done
+    guest_env+=(--volume "$HOST_CA:$GUEST_CA:ro")
+fi
+
+in_guest() { podman exec --workdir /root/project "$NAME" "$@"; }
+
+main() {
+    podman image exists "$IMAGE" || "$ROOT/tests/hosts/build-images.sh" bookworm
+    podman rm --force --time 0 "$NAME" >/dev/null 2>&1 || true
+
+    "$ROOT/tests/tools/copy-checkout.sh" "$work/project"
+    mkdir -p "$work/storage"
+    # The inner podman keeps its storage on this machine's disk: overlayfs
+    # cannot stack on the container's own overlay root.
+    podman run --detach --name "$NAME" --hostname fresh-machine --privileged --systemd=false \
+        --volume "$work/project:/root/project" --volume "$work/storage:/var/lib/containers" \
+        "${guest_env[@]}" "$IMAGE" sleep infinity >/dev/null
+    phase "container $NAME started from $IMAGE"
+
+    podman exec --env DEBIAN_FRONTEND=noninteractive "$NAME" bash -c \
+        'apt-get update -qq && apt-get install -y -qq make git >/dev/null'
+    in_guest bash -c '! command -v podman && ! command -v iptables && ! podman image ls 2>/dev/null' >/dev/null
+    phase "baseline of a new machine (make, git; no podman, no iptables, no images)"
+
+    in_guest make demo
+    phase "make demo passed"
+    in_guest make demo-test
+    phase "make demo-test passed"
+    in_guest make host-packages check-tools
+    phase "make host-packages check-tools passed"
+    echo "fresh-machine: OK, the README's demo works on a new machine"
+}
+
+main "$@"
