@@ -98,7 +98,7 @@ sanity: venv ## ansible-test sanity from an ansible_collections/ tree
 	cd $(SANITY_TREE) && $(BIN)/ansible-test sanity --venv --python 3.11 --color no
 
 .PHONY: pytest
-pytest: venv host-packages ## Unit and module tests against the real Cyrus and Postfix tools
+pytest: venv host-packages images ## Unit and module tests against the real Cyrus and Postfix tools
 	@rc=0; $(BIN)/pytest -p no:cacheprovider tests --ignore=tests/demo || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: the test setup is broken" >&2; fi; \
 	exit $$rc
