@@ -43,8 +43,8 @@ JOBS = 6
 
 
 def _generated_passwords():
-    passwords = [secrets.token_urlsafe(15) for _ in range(GENERATED)]
-    passwords += ['-' + secrets.token_urlsafe(15)[1:] for _ in range(GENERATED_LEADING_DASH)]
+    passwords = [secrets.token_urlsafe(15) for _index in range(GENERATED)]
+    passwords += ['-' + secrets.token_urlsafe(15)[1:] for _index in range(GENERATED_LEADING_DASH)]
     return passwords
 
 
@@ -131,7 +131,7 @@ def _session(env, user, password):
 
 @pytest.fixture(scope='module')
 def sessions(argv_logs):
-    env, _ = argv_logs
+    env = argv_logs[0]
     with concurrent.futures.ThreadPoolExecutor(max_workers=JOBS) as pool:
         futures = {user: pool.submit(_session, env, user, password) for user, password in USERS.items()}
         return {user: future.result() for user, future in futures.items()}
@@ -153,7 +153,7 @@ def test_password_not_in_the_dialog(sessions, user):
 
 
 def test_no_password_on_any_command_line(demo_env, sessions, argv_logs):
-    _, host_log = argv_logs
+    host_log = argv_logs[1]
     container_log = _podman('exec', CONTAINER, 'cat', CONTAINER_ARGV_LOG, env=demo_env)
     assert container_log.returncode == 0, container_log.stderr
     swaks_argv = container_log.stdout
