@@ -75,9 +75,19 @@ install_client() {
 # What was deployed, read back from the running Postfix and Cyrus SASL.
 show_deployment() {
     say "Deployed"
-    echo "host:        $NAME (hostname $(in_demo postconf -h myhostname))"
-    echo "listening:   $(in_demo postconf -M | awk '$2 == "inet" { printf "%s ", $1 }')"
-    echo "            (smtp = 25, submission = 587 STARTTLS, submissions = 465 implicit TLS)"
+    local address service services=()
+    address=$(podman inspect --format '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$NAME")
+    for service in $(in_demo postconf -M | awk '$2 == "inet" { print $1 }'); do
+        case $service in
+            smtp) services+=("25 (smtp, STARTTLS offered)") ;;
+            submission) services+=("587 (submission, STARTTLS)") ;;
+            submissions) services+=("465 (submissions, implicit TLS)") ;;
+            *) services+=("$service") ;;
+        esac
+    done
+    echo "host:        $NAME, hostname $(in_demo postconf -h myhostname), address $address (network $NETWORK)"
+    echo "listening:   ${services[0]}"
+    printf '             %s\n' "${services[@]:1}"
     local sasl_dir
     sasl_dir=$(in_demo postconf -h cyrus_sasl_config_path)
     echo "mechanisms:  $(in_demo sed -n 's/^mech_list: *//p' "${sasl_dir:-/etc/postfix/sasl}/smtpd.conf")"
