@@ -3,7 +3,7 @@
 The test image (tests/hosts/build-images.sh) carries openssh-server with
 ssh.service disabled and no host keys. For containers of that image,
 `SshHosts` makes everything a per-run SSH inventory needs, in one private
-work directory (mode 0700):
+work directory (mode 0700; a new temporary one unless the caller names one):
 
 - `id_ed25519` (mode 0600) and `id_ed25519.pub`: a key generated for this
   run, never reused by another run;
@@ -31,15 +31,20 @@ is not in 198.18.0.0/15 (tests/hosts/containers.conf) is refused.
 
 From Python (bench/fleet_converge.py, tests/hosts/test_ssh_hosts_live.py):
 
-    hosts = SshHosts(tempfile.mkdtemp(prefix='fleet-'))
+    hosts = SshHosts()              # or SshHosts(workdir)
     hosts.add(['fleet-01', 'fleet-02'])
     hosts.write_inventory(path, group='submission_servers', group_vars={...})
     ...
-    hosts.close()   # end the ControlPersist masters
+    hosts.close()                   # end the ControlPersist masters
+    hosts.remove()                  # close, and delete the work directory
 
-From the command line (molecule/ssh/prepare.yml):
+From the command line (molecule/ssh/prepare.yml and cleanup.yml):
 
-    python tests/helpers/ssh_hosts.py --workdir DIR --inventory FILE [--group NAME] CONTAINER...
+    python tests/helpers/ssh_hosts.py setup --inventory FILE [--workdir DIR] [--group NAME] CONTAINER...
+    python tests/helpers/ssh_hosts.py remove WORKDIR
+
+`setup` prints the work directory; `remove` ends the master connections
+and deletes the directory, and refuses a directory that `setup` did not make.
 
 Needs podman (CONTAINERS_CONF defaults to tests/hosts/containers.conf) and
 the OpenSSH client tools (ssh, ssh-keygen) on the controller.
@@ -55,6 +60,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 import yaml
@@ -64,6 +70,8 @@ TEST_NETWORKS = ipaddress.ip_network('198.18.0.0/15')
 REMOTE_USER = 'root'
 REMOTE_PYTHON = '/usr/bin/python3'
 KEY_NAME = 'id_ed25519'
+# Marks a work directory as ours, so that `remove` never deletes anything else.
+MARKER = '.ssh_hosts_workdir'
 CONTROL_PERSIST = '60s'
 # A unix socket path holds at most 107 bytes, and ssh first binds the master
 # socket at ControlPath plus a 17-byte random suffix; %C is 40 hex digits.
@@ -231,6 +239,24 @@ def dump_inventory(data):
     return '---\n' + yaml.dump(data, Dumper=_NoAliasDumper, default_flow_style=False, sort_keys=False, width=1000)
 
 
+def close_masters(control_dir):
+    """End every ControlPersist master whose socket is in `control_dir` (they would otherwise outlive the run by 60 s)."""
+    if not os.path.isdir(control_dir):
+        return
+    for name in os.listdir(control_dir):
+        # A ControlPath without tokens names the socket itself: the destination is not used.
+        subprocess.run(['ssh', '-o', 'ControlPath=' + os.path.join(control_dir, name), '-O', 'exit', 'control-socket'],
+                       capture_output=True, check=False, timeout=30)
+
+
+def remove_workdir(workdir):
+    """End the masters of a work directory made by `SshHosts` and delete it; refuse any other directory."""
+    if not os.path.isfile(os.path.join(workdir, MARKER)):
+        raise SshHostsError('%s is not a work directory of ssh_hosts (no %s): not removed' % (workdir, MARKER))
+    close_masters(os.path.join(workdir, 'cp'))
+    shutil.rmtree(workdir)
+
+
 def wait_for_systemd(container, timeout=120):
     """Wait until systemd in `container` has finished starting (running or degraded)."""
     deadline = time.monotonic() + timeout
@@ -267,13 +293,18 @@ def container_address(container, network=None):
 class SshHosts:
     """Per-run SSH access to podman containers of the project's image (see the module docstring)."""
 
-    def __init__(self, workdir):
+    def __init__(self, workdir=None):
         check_tools()
-        self.workdir = make_private_dir(workdir)
+        workdir = os.path.abspath(workdir) if workdir else None
+        # Checked before anything is made; mkdtemp names are the prefix and 8 characters.
+        control_dir = os.path.join(workdir or os.path.join(tempfile.gettempdir(), 'ssh-12345678'), 'cp')
+        if len(control_dir) > _MAX_CONTROL_DIR:
+            raise SshHostsError('ControlPath directory %s is longer than %d characters (a unix socket path is short): '
+                                'choose a shorter work directory or TMPDIR' % (control_dir, _MAX_CONTROL_DIR))
+        self.workdir = make_private_dir(workdir) if workdir else tempfile.mkdtemp(prefix='ssh-')
+        with open(os.path.join(self.workdir, MARKER), 'w', encoding='ascii'):
+            pass
         self.control_dir = make_private_dir(os.path.join(self.workdir, 'cp'))
-        if len(self.control_dir) > _MAX_CONTROL_DIR:
-            raise SshHostsError('ControlPath directory %s is longer than %d characters: choose a shorter work directory'
-                                % (self.control_dir, _MAX_CONTROL_DIR))
         self.key = generate_key(self.workdir)
         self.known_hosts = os.path.join(self.workdir, 'known_hosts')
         self.addresses = {}
@@ -320,29 +351,48 @@ class SshHosts:
         return path
 
     def close(self):
-        """End the ControlPersist master connections (they would otherwise outlive the run by 60 s)."""
-        for address in self.addresses.values():
-            subprocess.run(['ssh', '-o', 'ControlPath=%s/%%C' % self.control_dir, '-O', 'exit',
-                            '%s@%s' % (REMOTE_USER, address)], capture_output=True, check=False, timeout=30)
+        """End the ControlPersist master connections: the next connection starts from scratch."""
+        close_masters(self.control_dir)
+
+    def remove(self):
+        """End the master connections and delete the work directory."""
+        remove_workdir(self.workdir)
+
+
+def _setup(args):
+    hosts = SshHosts(args.workdir)
+    try:
+        hosts.add(args.containers, network=args.network, timeout=args.timeout)
+        hosts.write_inventory(args.inventory, group=args.group)
+    except BaseException:
+        if not args.workdir:
+            hosts.remove()
+        raise
+    print('work directory: %s' % hosts.workdir)
+    for name in sorted(hosts.addresses):
+        print('%s: root@%s over ssh' % (name, hosts.addresses[name]))
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n', maxsplit=1)[0])
-    parser.add_argument('--workdir', required=True, help='private directory for the key, known_hosts and sockets')
-    parser.add_argument('--inventory', required=True, help='inventory file to write (YAML)')
-    parser.add_argument('--group', help='put the hosts in this group (default: directly under all)')
-    parser.add_argument('--network', help='podman network to reach the containers on (needed if they are on several)')
-    parser.add_argument('--timeout', type=int, default=120, help='seconds to wait for systemd in each container')
-    parser.add_argument('containers', nargs='+', metavar='CONTAINER')
+    actions = parser.add_subparsers(dest='action', required=True)
+    setup = actions.add_parser('setup', help='make containers reachable over SSH and write their inventory')
+    setup.add_argument('--inventory', required=True, help='inventory file to write (YAML)')
+    setup.add_argument('--workdir', help='private directory for the key, known_hosts and sockets (default: a new temporary one)')
+    setup.add_argument('--group', help='put the hosts in this group (default: directly under all)')
+    setup.add_argument('--network', help='podman network to reach the containers on (needed if they are on several)')
+    setup.add_argument('--timeout', type=int, default=120, help='seconds to wait for systemd in each container')
+    setup.add_argument('containers', nargs='+', metavar='CONTAINER')
+    remove = actions.add_parser('remove', help='end the master connections and delete a work directory')
+    remove.add_argument('workdir')
     args = parser.parse_args(argv)
     try:
-        hosts = SshHosts(args.workdir)
-        hosts.add(args.containers, network=args.network, timeout=args.timeout)
-        hosts.write_inventory(args.inventory, group=args.group)
+        if args.action == 'setup':
+            _setup(args)
+        else:
+            remove_workdir(args.workdir)
     except (SshHostsError, subprocess.TimeoutExpired) as exc:
         sys.exit('ssh_hosts: %s' % exc)
-    for name in sorted(hosts.addresses):
-        print('%s: root@%s over ssh' % (name, hosts.addresses[name]))
 
 
 if __name__ == '__main__':

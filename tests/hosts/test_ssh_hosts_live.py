@@ -26,7 +26,6 @@ def container():
     if not shutil.which('podman') or ssh_hosts.podman('image', 'exists', IMAGE).returncode != 0:
         pytest.skip('podman or %s not available (tests/hosts/build-images.sh)' % IMAGE)
     name = 'ssh-it-' + uuid.uuid4().hex[:8]
-    workdir = tempfile.mkdtemp(prefix='ssh-it-')
     hosts = None
     try:
         created = ssh_hosts.podman('network', 'create', name)
@@ -34,15 +33,14 @@ def container():
         started = ssh_hosts.podman('run', '-d', '--name', name, '--hostname', name, '--network', name,
                                    '--systemd=always', IMAGE, '/sbin/init')
         assert started.returncode == 0, started.stderr
-        hosts = ssh_hosts.SshHosts(workdir)
+        hosts = ssh_hosts.SshHosts()
         hosts.add([name])
         yield name, hosts
     finally:
         if hosts is not None:
-            hosts.close()
+            hosts.remove()
         ssh_hosts.podman('rm', '--force', '--time', '0', name)
         ssh_hosts.podman('network', 'rm', name)
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _ansible(inventory, *args):

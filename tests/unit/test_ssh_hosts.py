@@ -1,7 +1,6 @@
 """tests/helpers/ssh_hosts.py without containers: addresses, host keys, ssh options, the inventory and the key."""
 
 import os
-import shutil
 import stat
 import subprocess
 import sys
@@ -167,9 +166,9 @@ def test_the_written_inventory_and_known_hosts_are_private(tmp_path, monkeypatch
     monkeypatch.setattr(ssh_hosts, 'container_address', lambda name, network=None: '198.18.4.2')
     monkeypatch.setattr(ssh_hosts, 'wait_for_systemd', lambda name, timeout=120: 'running')
     monkeypatch.setattr(ssh_hosts, 'start_sshd', lambda name, public_key: [('ssh-ed25519', ED25519)])
-    workdir = '/tmp/ssh-unit-%d' % os.getpid()
+    hosts = ssh_hosts.SshHosts()
     try:
-        hosts = ssh_hosts.SshHosts(workdir)
+        assert stat.S_IMODE(os.stat(hosts.workdir).st_mode) == 0o700
         hosts.add(['ssh-a'])
         path = hosts.write_inventory(str(tmp_path / 'inventory.yml'), group='g', group_vars={'secret': 'x'})
         assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
@@ -177,4 +176,15 @@ def test_the_written_inventory_and_known_hosts_are_private(tmp_path, monkeypatch
         with open(hosts.known_hosts, encoding='ascii') as handle:
             assert handle.read() == '198.18.4.2 ssh-ed25519 %s\n' % ED25519
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        hosts.remove()
+    assert not os.path.exists(hosts.workdir)
+
+
+def test_remove_deletes_only_a_work_directory_it_made(tmp_path):
+    (tmp_path / 'precious').write_text('keep me')
+    with pytest.raises(SshHostsError, match='not a work directory of ssh_hosts'):
+        ssh_hosts.remove_workdir(str(tmp_path))
+    assert (tmp_path / 'precious').read_text() == 'keep me'
+    hosts = ssh_hosts.SshHosts()
+    ssh_hosts.remove_workdir(hosts.workdir)
+    assert not os.path.exists(hosts.workdir)
