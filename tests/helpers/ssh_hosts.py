@@ -250,7 +250,12 @@ def close_masters(control_dir):
 
 
 def remove_workdir(workdir):
-    """End the masters of a work directory made by `SshHosts` and delete it; refuse any other directory."""
+    """End the masters of a work directory made by `SshHosts` and delete it; refuse any other directory.
+
+    A directory that is already gone is no error (cleanup may run twice).
+    """
+    if not os.path.exists(workdir):
+        return
     if not os.path.isfile(os.path.join(workdir, MARKER)):
         raise SshHostsError('%s is not a work directory of ssh_hosts (no %s): not removed' % (workdir, MARKER))
     close_masters(os.path.join(workdir, 'cp'))

@@ -188,3 +188,4 @@ def test_remove_deletes_only_a_work_directory_it_made(tmp_path):
     hosts = ssh_hosts.SshHosts()
     ssh_hosts.remove_workdir(hosts.workdir)
     assert not os.path.exists(hosts.workdir)
+    ssh_hosts.remove_workdir(hosts.workdir)  # already gone: nothing to do
