@@ -15,8 +15,11 @@ submission (587) and submissions (465) services enabled:
 Each run is timed from start to end of ansible-playbook and starts without
 an open SSH connection (the ControlPersist masters are closed before it), so
 every figure includes its connection setup. Per host, the PLAY RECAP gives
-the tasks run (ok + changed + failed) and skipped. The table ends with each
-size's re-run against the smallest size's (the N=10/N=1 ratio).
+the tasks run (ok + changed + failed) and skipped. Each run also reports the
+controller's CPU time (ansible-playbook and the processes it waited for) per
+task and host, skipped tasks included: unlike the wall time, it changes
+little with the machine's load. The table ends with each size's re-run
+against the smallest size's (the N=10/N=1 ratio).
 
 Usage (from the repository root):
   .venv/bin/python bench/fleet_converge.py [--sizes 1,10] [--checkout DIR] [--image IMAGE]
@@ -38,6 +41,7 @@ import argparse
 import ipaddress
 import os
 import re
+import resource
 import secrets
 import shutil
 import signal
@@ -90,6 +94,12 @@ def parse_recap(output):
 def tasks_run(counts):
     """Tasks that ran on a host: ok + changed + failed (skipped ones did not)."""
     return counts['ok'] + counts['changed'] + counts['failed']
+
+
+def cpu_per_task(cpu, recap):
+    """Controller CPU seconds per task and host, counting skipped tasks (they cost the controller too)."""
+    tasks = sum(tasks_run(counts) + counts['skipped'] for counts in recap.values())
+    return cpu / tasks if tasks else 0.0
 
 
 def per_host(recap, value):
@@ -197,11 +207,21 @@ class Fleet:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def ansible(self, program, inventory, forks, *args):
-        """Run `program` (ansible or ansible-playbook) against the fleet; returns (seconds, rc, output)."""
+        """Run `program` (ansible or ansible-playbook) against the fleet.
+
+        Returns (wall seconds, controller CPU seconds, rc, output). The CPU
+        time is that of the program and the processes it waited for (its
+        forks, the ssh clients), user and system; unlike the wall time it
+        hardly depends on what else the machine runs.
+        """
         argv = [program, '-i', inventory, '--forks', str(forks)] + list(args)
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.monotonic()
         proc = subprocess.run(argv, cwd=self.tmp, env=self.env(), capture_output=True, text=True, check=False)
-        return time.monotonic() - start, proc.returncode, proc.stdout + proc.stderr
+        seconds = time.monotonic() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        return seconds, cpu, proc.returncode, proc.stdout + proc.stderr
 
     @staticmethod
     def _podman(*args):
@@ -212,10 +232,10 @@ class Fleet:
 
 
 def measure(fleet, size, image):
-    """Start `size` hosts, run the three timed runs with forks=size; returns {run label: (seconds, recap)}."""
+    """Start `size` hosts, run the three timed runs with forks=size; returns {run label: (seconds, cpu, recap)}."""
     start = time.monotonic()
     inventory = fleet.start_hosts(size, image)
-    seconds, rc, output = fleet.ansible('ansible', inventory, size, 'all', '-m', 'ansible.builtin.ping')
+    rc, output = fleet.ansible('ansible', inventory, size, 'all', '-m', 'ansible.builtin.ping')[2:]
     if rc != 0:
         raise RuntimeError('the hosts do not answer over SSH:\n' + output[-4000:])
     print('N=%-3d %-20s %6.1f s (containers, sshd, ping; not part of the figures)' % (size, 'setup', time.monotonic() - start))
@@ -223,14 +243,16 @@ def measure(fleet, size, image):
     results = {}
     for label, args in RUNS:
         fleet.close_connections()
-        seconds, rc, output = fleet.ansible('ansible-playbook', inventory, size, playbook, *args)
+        seconds, cpu, rc, output = fleet.ansible('ansible-playbook', inventory, size, playbook, *args)
         recap = parse_recap(output)
         if rc != 0 or len(recap) != size:
             raise RuntimeError('%s with N=%d failed (rc=%d):\n%s' % (label, size, rc, output[-6000:]))
-        results[label] = (seconds, recap)
-        print('N=%-3d %-20s %6.1f s  per host: tasks run=%s skipped=%s ok=%s changed=%s  (load %s)' % (
-            size, label, seconds, per_host(recap, tasks_run), per_host(recap, lambda c: c['skipped']),
-            per_host(recap, lambda c: c['ok']), per_host(recap, lambda c: c['changed']), load()))
+        results[label] = (seconds, cpu, recap)
+        print('N=%-3d %-20s %6.1f s  controller CPU %6.1f s (%.3f s per task per host)  per host: tasks run=%s '
+              'skipped=%s ok=%s changed=%s  (load %s)' % (
+                  size, label, seconds, cpu, cpu_per_task(cpu, recap), per_host(recap, tasks_run),
+                  per_host(recap, lambda c: c['skipped']), per_host(recap, lambda c: c['ok']),
+                  per_host(recap, lambda c: c['changed']), load()))
     fleet.remove_hosts()
     return results
 
@@ -238,15 +260,16 @@ def measure(fleet, size, image):
 def print_table(figures):
     print()
     print('| hosts (forks) | first converge | idempotent re-run | re-run / first | check --diff '
-          '| tasks run / skipped per host, first | tasks run / skipped per host, re-run | changed on re-run |')
-    print('|---|---|---|---|---|---|---|---|')
+          '| tasks run / skipped per host, first | tasks run / skipped per host, re-run | changed on re-run '
+          '| controller CPU per task per host, re-run |')
+    print('|---|---|---|---|---|---|---|---|---|')
     for size in sorted(figures):
         first, rerun, check = (figures[size][label] for label, _args in RUNS)
-        print('| %d (%d) | %.1f s | %.1f s | %.0f%% | %.1f s | %s / %s | %s / %s | %s |' % (
+        print('| %d (%d) | %.1f s | %.1f s | %.0f%% | %.1f s | %s / %s | %s / %s | %s | %.3f s |' % (
             size, size, first[0], rerun[0], 100 * rerun[0] / first[0], check[0],
-            per_host(first[1], tasks_run), per_host(first[1], lambda c: c['skipped']),
-            per_host(rerun[1], tasks_run), per_host(rerun[1], lambda c: c['skipped']),
-            per_host(rerun[1], lambda c: c['changed'])))
+            per_host(first[2], tasks_run), per_host(first[2], lambda c: c['skipped']),
+            per_host(rerun[2], tasks_run), per_host(rerun[2], lambda c: c['skipped']),
+            per_host(rerun[2], lambda c: c['changed']), cpu_per_task(rerun[1], rerun[2])))
     smallest = min(figures)
     for size in sorted(figures)[1:]:
         print('re-run N=%d / N=%d: %.2fx   first converge N=%d / N=%d: %.2fx' % (
