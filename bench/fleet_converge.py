@@ -17,8 +17,8 @@ an open SSH connection (the ControlPersist masters are closed before it), so
 every figure includes its connection setup. Per host, the PLAY RECAP gives
 the tasks run (ok + changed + failed) and skipped. Each run also reports the
 controller's CPU time (ansible-playbook and the processes it waited for) per
-task and host, skipped tasks included: unlike the wall time, it changes
-little with the machine's load. The table ends with each size's re-run
+task and host, skipped tasks included: it changes much less with the
+machine's load than the wall time. The table ends with each size's re-run
 against the smallest size's (the N=10/N=1 ratio).
 
 Usage (from the repository root):
@@ -212,7 +212,7 @@ class Fleet:
         Returns (wall seconds, controller CPU seconds, rc, output). The CPU
         time is that of the program and the processes it waited for (its
         forks, the ssh clients), user and system; unlike the wall time it
-        hardly depends on what else the machine runs.
+        depends much less on what else the machine runs.
         """
         argv = [program, '-i', inventory, '--forks', str(forks)] + list(args)
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
