@@ -211,8 +211,8 @@ class Fleet:
 
         Returns (wall seconds, controller CPU seconds, rc, output). The CPU
         time is that of the program and the processes it waited for (its
-        forks, the ssh clients), user and system; unlike the wall time it
-        depends much less on what else the machine runs.
+        forks, the ssh clients), user and system; it depends much less than
+        the wall time on what else the machine runs.
         """
         argv = [program, '-i', inventory, '--forks', str(forks)] + list(args)
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
