@@ -14,7 +14,7 @@ COLLECTIONS := $(CURDIR)/.cache/collections
 SANITY_TREE := $(or $(TMPDIR),/tmp)/mailstack-sanity-$(shell echo $(CURDIR) | md5sum | cut -c1-8)/ansible_collections/mailstack/sasl_postfix
 ALL_SCENARIOS := $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml))))
 # Longest first, so that the parallel job slots finish close together.
-SLOW_SCENARIOS := source saslauthd security default
+SLOW_SCENARIOS := source saslauthd security default ssh
 SCENARIOS ?= $(filter $(ALL_SCENARIOS),$(SLOW_SCENARIOS)) $(filter-out $(SLOW_SCENARIOS),$(ALL_SCENARIOS))
 
 export CONTAINERS_CONF := $(CURDIR)/tests/hosts/containers.conf
@@ -27,8 +27,8 @@ export ANSIBLE_PYTHON_INTERPRETER := $(BIN)/python
 # adds those missing, with their recommends). A fresh machine has none of them.
 # CONTAINER_PACKAGES: podman test hosts and their image build. netavark runs
 # iptables for every container network; python3-venv makes .venv on a Debian
-# python3.
-CONTAINER_PACKAGES := podman runc netavark aardvark-dns iptables debootstrap python3-venv
+# python3; openssh-client reaches the SSH test hosts (tests/helpers/ssh_hosts.py).
+CONTAINER_PACKAGES := podman runc netavark aardvark-dns iptables debootstrap python3-venv openssh-client
 # The rest of `make test`: the Cyrus SASL tools, Postfix's postconf/postmap and
 # the SMTP clients the module tests run for real, shellcheck for sanity.
 TOOL_PACKAGES := sasl2-bin libsasl2-modules db-util postfix postfix-lmdb postfix-cdb \
@@ -36,7 +36,7 @@ TOOL_PACKAGES := sasl2-bin libsasl2-modules db-util postfix postfix-lmdb postfix
 HOST_PACKAGES := $(CONTAINER_PACKAGES) $(TOOL_PACKAGES)
 # The commands those packages provide that the scripts and tests call: the
 # fresh-machine guard checks that a new machine has each after `setup`.
-HOST_COMMANDS := podman runc iptables debootstrap saslpasswd2 sasldblistusers2 db_dump db_load \
+HOST_COMMANDS := podman runc iptables debootstrap ssh ssh-keygen saslpasswd2 sasldblistusers2 db_dump db_load \
 	postconf postmap swaks msmtp shellcheck
 
 .PHONY: help
