@@ -1,6 +1,6 @@
 """The postfix role's relay client checks, run for real by ansible-playbook on localhost.
 
-Only tasks/relay_client_validate.yml runs (include_role tasks_from), so
+Only tasks/relay-client-validate.yml runs (include_role tasks_from), so
 nothing is installed: the role's defaults and vars, the asserts and the
 derived table entries are exercised as the role uses them. No password may
 appear in the output of a failing check.
@@ -22,7 +22,7 @@ PLAYBOOK = """
   tasks:
     - ansible.builtin.include_role:
         name: mailstack.sasl_postfix.postfix
-        tasks_from: relay_client_validate
+        tasks_from: relay-client-validate
         public: true
     - ansible.builtin.debug:
         msg: "KEYS={{ __postfix_relay_credentials | map(attribute='key') | list | to_json }}"
