@@ -7,11 +7,10 @@ sasldb cannot honour and the role refuses, naming the variable.
 """
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
+
+from helpers.roles import run_playbook
 
 SECRET = 'S3cret-Never-Printed'
 
@@ -36,15 +35,7 @@ SHARED_LIST = [
 
 
 def _run(tmp_path, variables):
-    playbook = tmp_path / 'play.yml'
-    playbook.write_text(PLAYBOOK)
-    extra = tmp_path / 'vars.json'
-    extra.write_text(json.dumps(variables))
-    env = dict(os.environ, ANSIBLE_FORCE_COLOR='false', ANSIBLE_NOCOLOR='true')
-    argv = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', 'localhost,',
-            '-e', '@' + str(extra), str(playbook)]
-    proc = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
-    return proc.returncode, proc.stdout + proc.stderr
+    return run_playbook(tmp_path, PLAYBOOK, variables)
 
 
 @pytest.mark.parametrize('backend', ['sasldb', 'system'])
