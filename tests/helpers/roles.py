@@ -1,4 +1,4 @@
-"""Run a small playbook on localhost that includes parts of the collection's roles."""
+"""Run a task file of one of the collection's roles on localhost, for tests of checks that need no host."""
 
 import json
 import os
@@ -6,10 +6,28 @@ import subprocess
 import sys
 
 
-def run_playbook(tmp_path, playbook, variables):
-    """Run `playbook` (YAML text) on localhost with `variables` as extra vars; return (rc, output)."""
+PLAYBOOK = """
+- hosts: localhost
+  connection: local
+  gather_facts: false
+  tasks:
+    - ansible.builtin.include_role:
+        name: mailstack.sasl_postfix.{role}
+        tasks_from: {tasks_from}
+        public: true
+{messages}"""
+
+
+def run_role_tasks(tmp_path, role, tasks_from, variables, messages=()):
+    """Include `tasks_from` of `role` with `variables` as extra vars, then print each of `messages`.
+
+    A message is a template, printed with ansible.builtin.debug after the
+    role's tasks (for example to show a variable the role computed).
+    Returns (rc, output).
+    """
+    debug = ''.join('    - ansible.builtin.debug:\n        msg: %s\n' % json.dumps(m) for m in messages)
     path = tmp_path / 'play.yml'
-    path.write_text(playbook)
+    path.write_text(PLAYBOOK.format(role=role, tasks_from=tasks_from, messages=debug))
     extra = tmp_path / 'vars.json'
     extra.write_text(json.dumps(variables))
     env = dict(os.environ, ANSIBLE_FORCE_COLOR='false', ANSIBLE_NOCOLOR='true')

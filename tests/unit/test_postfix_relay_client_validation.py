@@ -10,28 +10,18 @@ import json
 
 import pytest
 
-from helpers.roles import run_playbook
+from helpers.roles import run_role_tasks
 
 SECRET = 'S3cret-Never-Printed'
 
-PLAYBOOK = """
-- hosts: localhost
-  connection: local
-  gather_facts: false
-  tasks:
-    - ansible.builtin.include_role:
-        name: mailstack.sasl_postfix.postfix
-        tasks_from: relay-client-validate
-        public: true
-    - ansible.builtin.debug:
-        msg: "KEYS={{ __postfix_relay_credentials | map(attribute='key') | list | to_json }}"
-    - ansible.builtin.debug:
-        msg: "TLS={{ postfix_smtp_tls_security_level }} SASL={{ postfix_smtp_sasl_auth_enable | bool }}"
-"""
+MESSAGES = [
+    "KEYS={{ __postfix_relay_credentials | map(attribute='key') | list | to_json }}",
+    "TLS={{ postfix_smtp_tls_security_level }} SASL={{ postfix_smtp_sasl_auth_enable | bool }}",
+]
 
 
 def _run(tmp_path, variables):
-    return run_playbook(tmp_path, PLAYBOOK, variables)
+    return run_role_tasks(tmp_path, 'postfix', 'relay-client-validate', variables, MESSAGES)
 
 
 def _cred(**kwargs):

@@ -10,22 +10,13 @@ import json
 
 import pytest
 
-from helpers.roles import run_playbook
+from helpers.roles import run_role_tasks
 
 SECRET = 'S3cret-Never-Printed'
 
-PLAYBOOK = """
-- hosts: localhost
-  connection: local
-  gather_facts: false
-  tasks:
-    - ansible.builtin.include_role:
-        name: mailstack.sasl_postfix.sasl_users
-        tasks_from: validate
-        public: true
-    - ansible.builtin.debug:
-        msg: "USERS={{ __sasl_users_sasldb_users | map('dict2items') | map('map', attribute='key') | map('sort') | list | to_json }}"
-"""
+MESSAGES = [
+    "USERS={{ __sasl_users_sasldb_users | map('dict2items') | map('map', attribute='key') | map('sort') | list | to_json }}",
+]
 
 SHARED_LIST = [
     {'name': 'alice', 'password': SECRET, 'home': '/srv/alice', 'create_home': True, 'locked': False},
@@ -35,7 +26,7 @@ SHARED_LIST = [
 
 
 def _run(tmp_path, variables):
-    return run_playbook(tmp_path, PLAYBOOK, variables)
+    return run_role_tasks(tmp_path, 'sasl_users', 'validate', variables, MESSAGES)
 
 
 @pytest.mark.parametrize('backend', ['sasldb', 'system'])
