@@ -62,7 +62,8 @@ USER_OPTIONS = dict(
     password=dict(type='str', no_log=True),
     state=dict(type='str', default='present', choices=['present', 'absent']),
 )
-# The options both writing modules share besides the user(s).
+# The options both writing modules share besides the user(s); documented by the
+# mailstack.sasl_postfix.sasldb doc fragment, which changes together with this.
 WRITE_OPTIONS = dict(
     update_password=dict(type='str', default='always', choices=['always', 'on_create'], no_log=False),
     path=dict(type='path', default=DEFAULT_PATH),
@@ -449,7 +450,7 @@ class Sasldb(object):
                               '%s is unchanged' % (rc, len(listed), len(expected), (err or '').strip(), self.given_path))
 
 
-# --- one run of sasldb_user / sasldb_users ---------------------------------------------
+# --- module flows: check -> plan -> write (skipped in check mode) -> report ----------------
 
 def run_users(module, path, wanted, update_password, exclusive):
     """Check, plan, write (unless check mode) and set file attributes. Returns (plan, changed, diff)."""
@@ -473,6 +474,43 @@ def run_users(module, path, wanted, update_password, exclusive):
         file_args = module.load_file_common_arguments(module.params, path=db.path)
         changed = module.set_fs_attributes_if_different(file_args, changed)
     return result, changed, diff
+
+
+def run_sasldb_user(module):
+    """The sasldb_user module: one user."""
+    params = module.params
+    wanted, dummy = normalize_users(
+        [dict((k, params[k]) for k in ('name', 'realm', 'password', 'state'))], default_realm, indexed=False)
+    result, changed, diff = run_users(module, params['path'], wanted, params['update_password'], exclusive=False)
+    report = dict(changed=changed, name=wanted[0]['name'], realm=wanted[0]['realm'], path=result.path)
+    if module._diff:
+        report['diff'] = diff
+    return report
+
+
+def run_sasldb_users(module, invocation):
+    """The sasldb_users module: many users in one database write; `invocation` from quiet_no_log()."""
+    params = module.params
+    wanted, realm = normalize_users(params['users'], default_realm, indexed=True)
+    result, changed, diff = run_users(module, params['path'], wanted, params['update_password'], params['exclusive'])
+    report = dict(
+        changed=changed,
+        added=[user_label(u) for u in result.added],
+        updated=[user_label(u) for u in result.updated],
+        removed=[user_label(u) for u in result.removed],
+        default_realm=realm,
+        path=result.path,
+        invocation=invocation,
+    )
+    if module._diff:
+        report['diff'] = diff
+    return report
+
+
+def run_sasldb_info(module):
+    """The sasldb_info module: list the users, change nothing."""
+    users, exists, path = list_users(module, module.params['path'])
+    return dict(changed=False, users=users, exists=exists, path=path)
 
 
 def list_users(module, path):

@@ -33,6 +33,7 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - mailstack.sasl_postfix.attributes
   - mailstack.sasl_postfix.attributes.files
+  - mailstack.sasl_postfix.postfix
 attributes:
   check_mode:
     support: full
@@ -85,11 +86,6 @@ options:
       - Defaults to the host's C(default_database_type) (C(postconf -h default_database_type)).
       - V(lmdb) and V(cdb) need the Debian packages C(postfix-lmdb) and C(postfix-cdb).
     type: str
-  config_dir:
-    description:
-      - Postfix configuration directory whose C(main.cf) C(postconf) and C(postmap) read (C(-c)).
-    type: path
-    default: /etc/postfix
   secret:
     description:
       - The values are secrets, for example in C(smtp_sasl_password_maps). They are kept out of the diff
@@ -219,7 +215,8 @@ removed:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.mailstack.sasl_postfix.plugins.module_utils._common import exit_with_result
-from ansible_collections.mailstack.sasl_postfix.plugins.module_utils._postfix import run_lookup_table
+from ansible_collections.mailstack.sasl_postfix.plugins.module_utils._lookup_table import run_lookup_table
+from ansible_collections.mailstack.sasl_postfix.plugins.module_utils._postconf import CONFIG_DIR_OPTION
 
 
 def main():
@@ -231,8 +228,8 @@ def main():
             exclusive=dict(type='bool', default=True),
             state=dict(type='str', choices=['present', 'absent'], default='present'),
             type=dict(type='str'),
-            config_dir=dict(type='path', default='/etc/postfix'),
             secret=dict(type='bool', default=False),
+            **CONFIG_DIR_OPTION
         ),
         required_if=[('state', 'present', ['entries'])],
         add_file_common_args=True,

@@ -30,6 +30,7 @@ author:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - mailstack.sasl_postfix.attributes
+  - mailstack.sasl_postfix.postfix
 attributes:
   check_mode:
     support: full
@@ -71,11 +72,6 @@ options:
       - Accept a parameter name that C(postconf) does not know.
     type: bool
     default: false
-  config_dir:
-    description:
-      - Postfix configuration directory (C(postconf -c)).
-    type: path
-    default: /etc/postfix
 seealso:
   - module: mailstack.sasl_postfix.lookup_table
   - module: mailstack.sasl_postfix.postfix_info
@@ -158,7 +154,7 @@ config_file:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.mailstack.sasl_postfix.plugins.module_utils._common import exit_with_result
-from ansible_collections.mailstack.sasl_postfix.plugins.module_utils._postfix import run_postconf
+from ansible_collections.mailstack.sasl_postfix.plugins.module_utils._postconf import CONFIG_DIR_OPTION, run_postconf
 
 
 def main():
@@ -169,7 +165,7 @@ def main():
             service=dict(type='str'),
             state=dict(type='str', choices=['present', 'absent'], default='present'),
             force=dict(type='bool', default=False),
-            config_dir=dict(type='path', default='/etc/postfix'),
+            **CONFIG_DIR_OPTION
         ),
         supports_check_mode=True,
     )

@@ -13,20 +13,34 @@ short_description: Report what the host's Postfix supports and where it keeps th
 version_added: 0.1.0
 description:
   - Returns the Postfix version, the SASL server and client plugin types, the lookup table types,
-    whether the build has TLS and SASL support, the main directories, and which C(master.cf) services run chrooted,
+    whether the build has TLS and SASL support, the main directories, the C(master.cf) services (program and chroot),
     all read from the real C(postconf) command.
+  - On request also the values of more parameters (O(parameters)) and whether the index files of lookup tables are
+    there (O(tables)), so that a role reads the live state once instead of parsing C(postconf) output itself.
 author:
   - mailstack.sasl_postfix contributors (@mailstack)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - mailstack.sasl_postfix.attributes
   - mailstack.sasl_postfix.attributes.info_module
+  - mailstack.sasl_postfix.postfix
 options:
-  config_dir:
+  parameters:
     description:
-      - Postfix configuration directory (C(postconf -c)).
-    type: path
-    default: /etc/postfix
+      - More C(main.cf) parameters whose values in effect (C(postconf name ...)) are returned in RV(parameters),
+        for example V(inet_interfaces).
+    type: list
+    elements: str
+    default: []
+    version_added: 0.2.0
+  tables:
+    description:
+      - Lookup tables, as V(type:name) (for example V(hash:/etc/aliases)), whose index files are looked at and
+        returned in RV(tables). Nothing is built; use M(mailstack.sasl_postfix.lookup_table) or C(postalias) for that.
+    type: list
+    elements: str
+    default: []
+    version_added: 0.2.0
 seealso:
   - module: mailstack.sasl_postfix.postconf
   - module: mailstack.sasl_postfix.lookup_table
@@ -48,6 +62,16 @@ EXAMPLES = r'''
     path: /etc/postfix/sasl_passwd
     type: "{{ postfix.default_database_type }}"
     entries: "{{ sender_relays }}"
+
+- name: Find out where smtpd runs and whether the aliases index is there
+  mailstack.sasl_postfix.postfix_info:
+    parameters: [inet_interfaces]
+    tables: [hash:/etc/aliases]
+  register: postfix
+
+- name: Rebuild the aliases index when it is missing
+  ansible.builtin.command: newaliases
+  when: not postfix.tables['hash:/etc/aliases'].index_present
 '''
 
 RETURN = r'''
@@ -129,6 +153,31 @@ chroot_services:
   type: list
   elements: str
   sample: [smtp/inet, submission/inet, pickup/unix]
+services:
+  description:
+    - Every C(master.cf) service (C(name/type)) with its program (C(command), without arguments) and whether it
+      runs chrooted (C(chroot); C(-) in C(master.cf) means the default, C(n) since Postfix 3.0), from C(postconf -F).
+  returned: success
+  type: dict
+  version_added: 0.2.0
+  sample: {smtp/inet: {command: smtpd, chroot: true}, local/unix: {command: local, chroot: false}}
+parameters:
+  description: The values in effect of the parameters named in O(parameters); null for a name C(postconf) does not know.
+  returned: success
+  type: dict
+  version_added: 0.2.0
+  sample: {inet_interfaces: all, inet_protocols: all}
+tables:
+  description:
+    - For each table of O(tables), keyed by the name as given.
+    - C(type) and C(path) split from it; C(indexed) whether C(postmap) builds an index file for that type;
+      C(index_files) those files; C(index_present) whether all of them exist (true for a type without index file);
+      C(index_current) whether they also are not older than the source file.
+  returned: success
+  type: dict
+  version_added: 0.2.0
+  sample: {"hash:/etc/aliases": {type: hash, path: /etc/aliases, indexed: true, index_files: [/etc/aliases.db],
+           index_present: true, index_current: true}}
 services_chroot:
   description:
     - Every C(master.cf) service and whether it runs chrooted (C(postconf -F '*/*/chroot');
@@ -141,13 +190,15 @@ services_chroot:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.mailstack.sasl_postfix.plugins.module_utils._common import exit_with_result
-from ansible_collections.mailstack.sasl_postfix.plugins.module_utils._postfix import run_postfix_info
+from ansible_collections.mailstack.sasl_postfix.plugins.module_utils._postconf import CONFIG_DIR_OPTION, run_postfix_info
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            config_dir=dict(type='path', default='/etc/postfix'),
+            parameters=dict(type='list', elements='str', default=[]),
+            tables=dict(type='list', elements='str', default=[]),
+            **CONFIG_DIR_OPTION
         ),
         supports_check_mode=True,
     )

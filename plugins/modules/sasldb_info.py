@@ -81,11 +81,6 @@ from ansible_collections.mailstack.sasl_postfix.plugins.module_utils._common imp
 from ansible_collections.mailstack.sasl_postfix.plugins.module_utils import _sasldb
 
 
-def _list_users(module):
-    users, exists, path = _sasldb.list_users(module, module.params['path'])
-    return dict(changed=False, users=users, exists=exists, path=path)
-
-
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -93,7 +88,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    exit_with_result(module, _list_users)
+    exit_with_result(module, _sasldb.run_sasldb_info)
 
 
 if __name__ == '__main__':

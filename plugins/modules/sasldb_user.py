@@ -24,14 +24,12 @@ description:
     is much faster than a loop over this module.
 author:
   - mailstack.sasl_postfix contributors (@mailstack)
-requirements:
-  - C(db_dump) and C(db_load) on the managed host (Debian package C(db-util)).
-  - C(sasldblistusers2) on the managed host (Debian package C(sasl2-bin)).
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.files
   - mailstack.sasl_postfix.attributes
   - mailstack.sasl_postfix.attributes.files
+  - mailstack.sasl_postfix.sasldb
 attributes:
   check_mode:
     support: full
@@ -73,27 +71,6 @@ options:
     type: str
     choices: [present, absent]
     default: present
-  update_password:
-    description:
-      - V(always) sets the password when it differs from the stored one.
-      - V(on_create) sets the password only when the user is created.
-    type: str
-    choices: [always, on_create]
-    default: always
-  path:
-    description:
-      - The sasldb file. Its directory must exist.
-      - A symlink is followed, and its target is written.
-      - Postfix's C(smtpd) runs chrooted on Debian and needs V(/var/spool/postfix/etc/sasldb2).
-      - A new file is created with mode V(0640) unless O(mode) says otherwise. Debian's convention is
-        O(owner=root), O(group=sasl), O(mode=0640), with the C(postfix) user in group C(sasl).
-    type: path
-    default: /etc/sasldb2
-notes:
-  - The sasldb stores passwords in plain text (Cyrus needs them for CRAM-MD5 and DIGEST-MD5). Protect the
-    file with O(owner), O(group) and O(mode).
-  - Runs of these modules on the same directory are serialised with a lock. If another program, such as
-    C(saslpasswd2), changes the file while the module runs, the module notices and starts over.
 seealso:
   - module: mailstack.sasl_postfix.sasldb_users
   - module: mailstack.sasl_postfix.sasldb_info
@@ -147,24 +124,13 @@ from ansible_collections.mailstack.sasl_postfix.plugins.module_utils._common imp
 from ansible_collections.mailstack.sasl_postfix.plugins.module_utils import _sasldb
 
 
-def _manage_user(module):
-    params = module.params
-    wanted, dummy = _sasldb.normalize_users(
-        [dict((k, params[k]) for k in ('name', 'realm', 'password', 'state'))], _sasldb.default_realm, indexed=False)
-    plan, changed, diff = _sasldb.run_users(module, params['path'], wanted, params['update_password'], exclusive=False)
-    result = dict(changed=changed, name=wanted[0]['name'], realm=wanted[0]['realm'], path=plan.path)
-    if module._diff:
-        result['diff'] = diff
-    return result
-
-
 def main():
     module = AnsibleModule(
         argument_spec=dict(_sasldb.USER_OPTIONS, **_sasldb.WRITE_OPTIONS),
         add_file_common_args=True,
         supports_check_mode=True,
     )
-    exit_with_result(module, _manage_user)
+    exit_with_result(module, _sasldb.run_sasldb_user)
 
 
 if __name__ == '__main__':

@@ -21,14 +21,12 @@ description:
     Cyrus's C(sasldblistusers2), and renamed over the old one.
 author:
   - mailstack.sasl_postfix contributors (@mailstack)
-requirements:
-  - C(db_dump) and C(db_load) on the managed host (Debian package C(db-util)).
-  - C(sasldblistusers2) on the managed host (Debian package C(sasl2-bin)).
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.files
   - mailstack.sasl_postfix.attributes
   - mailstack.sasl_postfix.attributes.files
+  - mailstack.sasl_postfix.sasldb
 attributes:
   check_mode:
     support: full
@@ -73,29 +71,13 @@ options:
         type: str
         choices: [present, absent]
         default: present
-  update_password:
-    description:
-      - V(always) sets a password when it differs from the stored one.
-      - V(on_create) sets passwords only for users being created.
-    type: str
-    choices: [always, on_create]
-    default: always
   exclusive:
     description:
       - Remove every user in the database that is not listed in O(users).
       - With O(exclusive=true) and an empty O(users), every user is removed.
     type: bool
     default: false
-  path:
-    description:
-      - The sasldb file. Its directory must exist. A symlink is followed, and its target is written.
-      - Postfix's C(smtpd) runs chrooted on Debian and needs V(/var/spool/postfix/etc/sasldb2).
-      - A new file is created with mode V(0640) unless O(mode) says otherwise.
-    type: path
-    default: /etc/sasldb2
 notes:
-  - The sasldb stores passwords in plain text. Protect the file with O(owner), O(group) and O(mode).
-    Debian's convention is V(root:sasl) V(0640).
   - If no user is to be added, the module does not create the file.
 seealso:
   - module: mailstack.sasl_postfix.sasldb_user
@@ -164,24 +146,6 @@ from ansible_collections.mailstack.sasl_postfix.plugins.module_utils._common imp
 from ansible_collections.mailstack.sasl_postfix.plugins.module_utils import _sasldb
 
 
-def _manage_users(module, invocation):
-    params = module.params
-    wanted, default_realm = _sasldb.normalize_users(params['users'], _sasldb.default_realm, indexed=True)
-    plan, changed, diff = _sasldb.run_users(module, params['path'], wanted, params['update_password'], params['exclusive'])
-    result = dict(
-        changed=changed,
-        added=[_sasldb.user_label(u) for u in plan.added],
-        updated=[_sasldb.user_label(u) for u in plan.updated],
-        removed=[_sasldb.user_label(u) for u in plan.removed],
-        default_realm=default_realm,
-        path=plan.path,
-        invocation=invocation,
-    )
-    if module._diff:
-        result['diff'] = diff
-    return result
-
-
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -194,7 +158,7 @@ def main():
         supports_check_mode=True,
     )
     invocation = _sasldb.quiet_no_log(module, 'users')
-    exit_with_result(module, lambda m: _manage_users(m, invocation), invocation=invocation)
+    exit_with_result(module, lambda m: _sasldb.run_sasldb_users(m, invocation), invocation=invocation)
 
 
 if __name__ == '__main__':

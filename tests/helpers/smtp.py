@@ -2,8 +2,8 @@
 
 Both take a testinfra host (use a `podman://` host: much faster than one
 Ansible module run per command). The probe is
-molecule/default/tests/smtp_probe.py, which each scenario's prepare
-installs as /usr/local/bin/smtp-probe.
+molecule/shared/files/smtp_probe.py, which molecule/shared/tasks/smtp-clients.yml
+(included by each scenario's prepare) installs as /usr/local/bin/smtp-probe.
 """
 
 import json

@@ -1,6 +1,7 @@
 """mailstack.sasl_postfix.postfix_info: every fact equals what the real postconf prints."""
 
 import os
+import subprocess
 
 import pytest
 
@@ -85,3 +86,44 @@ def test_missing_config_dir(tmp_path):
     result = run_module('postfix_info', dict(config_dir=str(tmp_path)))
     assert result['failed'] is True
     assert 'has no main.cf' in result['msg']
+
+
+def test_services_name_the_program_of_every_service(config_dir, info):
+    expected = {}
+    for line in postconf(config_dir, '-F', '*/*/command').splitlines():
+        field, value = line.split(' = ', 1)
+        expected[field.rsplit('/', 1)[0]] = value.split()[0]
+    assert {name: s['command'] for name, s in info['services'].items()} == expected
+    assert {name: s['chroot'] for name, s in info['services'].items()} == info['services_chroot']
+    assert info['services']['submission/inet'] == {'command': 'smtpd', 'chroot': True}
+
+
+def test_parameters_are_the_values_in_effect(config_dir):
+    with open(config_dir + '/main.cf', 'a') as handle:
+        handle.write('inet_interfaces = 127.0.0.1, [::1]\n')
+    result = run_module('postfix_info', dict(config_dir=config_dir, parameters=['inet_interfaces', 'inet_protocols']))
+    assert result['parameters'] == {
+        'inet_interfaces': '127.0.0.1, [::1]',
+        'inet_protocols': postconf(config_dir, '-h', 'inet_protocols').rstrip('\n'),
+    }
+
+
+def test_bad_parameter_name_is_refused(config_dir):
+    result = run_module('postfix_info', dict(config_dir=config_dir, parameters=['inet interfaces']))
+    assert result['failed'] is True
+    assert "'inet interfaces'" in result['msg']
+
+
+def test_tables_report_whether_the_index_is_built(config_dir, tmp_path):
+    source = tmp_path / 'aliases'
+    source.write_text('postmaster: root\n')
+    table = 'hash:%s' % source
+    before = run_module('postfix_info', dict(config_dir=config_dir, tables=[table, 'regexp:/etc/postfix/x']))
+    assert before['tables'][table] == {'type': 'hash', 'path': str(source), 'indexed': True,
+                                       'index_files': [str(source) + '.db'], 'index_present': False,
+                                       'index_current': False}
+    assert before['tables']['regexp:/etc/postfix/x']['indexed'] is False
+    subprocess.run(['postalias', '-c', config_dir, table], check=True)
+    after = run_module('postfix_info', dict(config_dir=config_dir, tables=[table]))
+    assert after['tables'][table]['index_present'] is True
+    assert after['tables'][table]['index_current'] is True

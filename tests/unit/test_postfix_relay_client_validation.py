@@ -1,46 +1,27 @@
 """The postfix role's relay client checks, run for real by ansible-playbook on localhost.
 
-Only tasks/relay_client_validate.yml runs (include_role tasks_from), so
+Only tasks/relay-client-validate.yml runs (include_role tasks_from), so
 nothing is installed: the role's defaults and vars, the asserts and the
 derived table entries are exercised as the role uses them. No password may
 appear in the output of a failing check.
 """
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
+from helpers.roles import run_role_tasks
+
 SECRET = 'S3cret-Never-Printed'
 
-PLAYBOOK = """
-- hosts: localhost
-  connection: local
-  gather_facts: false
-  tasks:
-    - ansible.builtin.include_role:
-        name: mailstack.sasl_postfix.postfix
-        tasks_from: relay_client_validate
-        public: true
-    - ansible.builtin.debug:
-        msg: "KEYS={{ __postfix_relay_credentials | map(attribute='key') | list | to_json }}"
-    - ansible.builtin.debug:
-        msg: "TLS={{ postfix_smtp_tls_security_level }} SASL={{ postfix_smtp_sasl_auth_enable | bool }}"
-"""
+MESSAGES = [
+    "KEYS={{ __postfix_relay_credentials | map(attribute='key') | list | to_json }}",
+    "TLS={{ postfix_smtp_tls_security_level }} SASL={{ postfix_smtp_sasl_auth_enable | bool }}",
+]
 
 
 def _run(tmp_path, variables):
-    playbook = tmp_path / 'play.yml'
-    playbook.write_text(PLAYBOOK)
-    extra = tmp_path / 'vars.json'
-    extra.write_text(json.dumps(variables))
-    env = dict(os.environ, ANSIBLE_FORCE_COLOR='false', ANSIBLE_NOCOLOR='true')
-    argv = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', 'localhost,',
-            '-e', '@' + str(extra), str(playbook)]
-    proc = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
-    return proc.returncode, proc.stdout + proc.stderr
+    return run_role_tasks(tmp_path, 'postfix', 'relay-client-validate', variables, MESSAGES)
 
 
 def _cred(**kwargs):

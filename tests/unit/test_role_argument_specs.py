@@ -6,7 +6,10 @@ import pytest
 import yaml
 
 ROLES_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), 'roles')
-ROLES = sorted(name for name in os.listdir(ROLES_DIR) if os.path.isdir(os.path.join(ROLES_DIR, name)))
+ALL_ROLES = sorted(name for name in os.listdir(ROLES_DIR) if os.path.isdir(os.path.join(ROLES_DIR, name)))
+# The internal role of shared steps: no main entry point, no defaults; the others include its task files.
+INTERNAL = 'common'
+ROLES = [name for name in ALL_ROLES if name != INTERNAL]
 
 
 def _load(role, *path):
@@ -19,7 +22,17 @@ def _options(role):
 
 
 def test_roles_are_found():
-    assert ROLES == ['cyrus_sasl', 'postfix', 'sasl_users']
+    assert ALL_ROLES == ['common', 'cyrus_sasl', 'postfix', 'postfix_source', 'sasl_users']
+
+
+def test_internal_role_has_an_entry_point_per_task_file_and_required_prefixed_options():
+    specs = _load(INTERNAL, 'meta', 'argument_specs.yml')['argument_specs']
+    task_files = sorted(name[:-4] for name in os.listdir(os.path.join(ROLES_DIR, INTERNAL, 'tasks')))
+    assert sorted(specs) == task_files
+    for entry in specs.values():
+        for name, spec in entry['options'].items():
+            assert name.startswith(INTERNAL + '_') and spec.get('required') and spec.get('description'), name
+    assert not os.path.exists(os.path.join(ROLES_DIR, INTERNAL, 'defaults'))
 
 
 @pytest.mark.parametrize('role', ROLES)
@@ -91,7 +104,7 @@ def test_no_password_in_the_defaults(role):
     assert list(_password_values(_load(role, 'defaults', 'main.yml'))) == []
 
 
-@pytest.mark.parametrize('role', ROLES)
+@pytest.mark.parametrize('role', ALL_ROLES)
 def test_role_meta_has_no_dependencies(role):
     meta = _load(role, 'meta', 'main.yml')
     assert meta['dependencies'] == []

@@ -4,7 +4,8 @@ The run uses bad_input.yml (the role alone, same inventory as converge.yml):
 a bad value for cyrus_sasl does not need the postfix role's no-op tasks
 before it. converge.yml's own failure path is exercised by the faults test.
 
-Every case must stop the run with a message naming the variable, leave every
+Every case must stop the run with a message naming the variable (the open-relay
+case: the main.cf parameter, which the validation script names), leave every
 managed file byte-for-byte unchanged (checksum, owner and mode), keep the
 running Postfix on its old configuration (same master process, same
 `postconf -n`) and keep serving AUTH with a good password.
@@ -41,8 +42,9 @@ CASES = {
     # postfix role: types, choices, empty values
     'postfix-int-wrong-type': ({'postfix_smtpd_client_auth_rate_limit': 'many'}, ['postfix_smtpd_client_auth_rate_limit']),
     'postfix-empty-hostname': ({'postfix_myhostname': ''}, ['postfix_myhostname']),
+    # The open-relay rule lives in the validation script, which names the main.cf parameter.
     'postfix-open-relay-restrictions': ({'postfix_smtpd_relay_restrictions': ['permit_sasl_authenticated', 'permit']},
-                                        ['postfix_smtpd_relay_restrictions']),
+                                        ["open relay: smtpd_relay_restrictions in main.cf has a bare 'permit'"]),
     # newlines: configuration injection
     'postfix-newline-in-banner': ({'postfix_smtpd_banner': '$myhostname ESMTP\n' + INJECTED}, ['postfix_smtpd_banner']),
     'postfix-newline-in-submission-restrictions': (
@@ -62,6 +64,9 @@ CASES = {
     # sasl_users role (exclusive: a failing run must not remove anyone). The task
     # runs with no_log, so its error is censored: only the task is named.
     'sasl-users-empty-password': (dict(SASLDB, sasl_users_list=GOOD_USERS + [{'name': 'eve', 'password': ''}]), ['Provision the SASL users']),
+    # The sasldb cannot lock a user: refused (not ignored, which would leave eve able to log in).
+    'sasl-users-locked-on-sasldb': (dict(SASLDB, sasl_users_list=GOOD_USERS + [{'name': 'eve', 'password': 'Eve-Secret', 'locked': True}]),
+                                    ['sasl_users_list sets locked for eve']),
 }
 
 

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Managed by the mailstack.sasl_postfix.postfix role (postfix_install_method: source).
+# Managed by the mailstack.sasl_postfix.postfix_source role.
 #
 # Run by the postfix systemd unit before Postfix starts. Services marked
 # chroot=y in master.cf run inside the queue directory and can only read

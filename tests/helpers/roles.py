@@ -1,0 +1,37 @@
+"""Run a task file of one of the collection's roles on localhost, for tests of checks that need no host."""
+
+import json
+import os
+import subprocess
+import sys
+
+
+PLAYBOOK = """
+- hosts: localhost
+  connection: local
+  gather_facts: false
+  tasks:
+    - ansible.builtin.include_role:
+        name: mailstack.sasl_postfix.{role}
+        tasks_from: {tasks_from}
+        public: true
+{messages}"""
+
+
+def run_role_tasks(tmp_path, role, tasks_from, variables, messages=()):
+    """Include `tasks_from` of `role` with `variables` as extra vars, then print each of `messages`.
+
+    A message is a template, printed with ansible.builtin.debug after the
+    role's tasks (for example to show a variable the role computed).
+    Returns (rc, output).
+    """
+    debug = ''.join('    - ansible.builtin.debug:\n        msg: %s\n' % json.dumps(m) for m in messages)
+    path = tmp_path / 'play.yml'
+    path.write_text(PLAYBOOK.format(role=role, tasks_from=tasks_from, messages=debug))
+    extra = tmp_path / 'vars.json'
+    extra.write_text(json.dumps(variables))
+    env = dict(os.environ, ANSIBLE_FORCE_COLOR='false', ANSIBLE_NOCOLOR='true')
+    argv = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', 'localhost,',
+            '-e', '@' + str(extra), str(path)]
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
+    return proc.returncode, proc.stdout + proc.stderr
