@@ -14,7 +14,7 @@ COLLECTIONS := $(CURDIR)/.cache/collections
 SANITY_TREE := $(or $(TMPDIR),/tmp)/mailstack-sanity-$(shell echo $(CURDIR) | md5sum | cut -c1-8)/ansible_collections/mailstack/sasl_postfix
 ALL_SCENARIOS := $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml))))
 # Longest first, so that the parallel job slots finish close together.
-SLOW_SCENARIOS := source saslauthd security default ssh
+SLOW_SCENARIOS := source saslauthd security default
 SCENARIOS ?= $(filter $(ALL_SCENARIOS),$(SLOW_SCENARIOS)) $(filter-out $(SLOW_SCENARIOS),$(ALL_SCENARIOS))
 
 export CONTAINERS_CONF := $(CURDIR)/tests/hosts/containers.conf

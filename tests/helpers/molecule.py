@@ -18,7 +18,7 @@ def run_converge(*extra_args, playbook='converge.yml'):
     env.setdefault('ANSIBLE_CONFIG', os.path.join(ephemeral_dir, 'ansible.cfg'))
     env['ANSIBLE_FORCE_COLOR'] = 'false'
     # The inventory directory, as Molecule passes it: it may hold more than
-    # ansible_inventory.yml (molecule/ssh adds ssh.yml).
+    # ansible_inventory.yml (the default scenario adds ssh.yml).
     argv = ['ansible-playbook', '-i', os.path.dirname(os.environ['MOLECULE_INVENTORY_FILE']),
             os.path.join(scenario_dir, playbook)] + list(extra_args)
     proc = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)

@@ -22,7 +22,7 @@ work directory (mode 0700; a new temporary one unless the caller names one):
 
 Every connection variable is a host variable, so the file can also be
 added to an inventory that already lists the hosts with another connection:
-Molecule's podman inventory in molecule/ssh, where Ansible reads this file
+Molecule's podman inventory in molecule/default, where Ansible reads this file
 after Molecule's own (an inventory directory is read in ASCII order, and a
 later source's host variables win).
 
@@ -38,7 +38,7 @@ From Python (bench/fleet_converge.py, tests/hosts/test_ssh_hosts_live.py):
     hosts.close()                   # end the ControlPersist masters
     hosts.remove()                  # close, and delete the work directory
 
-From the command line (molecule/ssh/prepare.yml and cleanup.yml):
+From the command line (molecule/default/prepare.yml and cleanup.yml):
 
     python tests/helpers/ssh_hosts.py setup --inventory FILE [--workdir DIR] [--group NAME] CONTAINER...
     python tests/helpers/ssh_hosts.py remove WORKDIR

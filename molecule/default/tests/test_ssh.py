@@ -1,7 +1,7 @@
-"""The ssh scenario really uses SSH: testinfra's `host` and Ansible reach the containers over it.
+"""The default scenario really uses SSH: testinfra's `host` and Ansible reach the containers over it.
 
-The default scenario's tests (also run here) talk SMTP inside the containers
-through `podman exec`; these check the transport that converge used.
+The scenario's other tests talk SMTP inside the containers through
+`podman exec`; these check the transport that converge used.
 """
 
 import ipaddress
