@@ -1,7 +1,6 @@
-#!/usr/bin/env python3
 """Install one collection as a given `ansible` package release bundles it.
 
-    collection_from_ansible_wheel.py ANSIBLE_REQUIREMENT NAMESPACE.NAME DEST [--wheels DIR]
+    python tests/tools/collection_from_ansible_wheel.py ANSIBLE_REQUIREMENT NAMESPACE.NAME DEST [--wheels DIR]
 
 Galaxy is not reachable from here, but PyPI is: the `ansible` package's wheel
 holds each collection as installed by ansible-galaxy (MANIFEST.json
