@@ -44,7 +44,7 @@ help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
 .PHONY: test
-test: setup fresh-machine lint sanity pytest molecule build-check ## Run the whole suite (what CI runs)
+test: setup fresh-machine lint sanity pytest molecule core-versions build-check ## Run the whole suite (what CI runs)
 	@echo "make test: all stages passed"
 
 .PHONY: setup
@@ -106,6 +106,14 @@ pytest: venv host-packages images ## Unit and module tests against the real Cyru
 .PHONY: molecule
 molecule: venv collection-tree images ## molecule test for every scenario (MOLECULE_JOBS at a time, default 3)
 	tests/run-molecule.sh $(SCENARIOS)
+
+# oldest: the oldest ansible-core meta/runtime.yml claims; newest: the newest
+# release (tests/core-versions/LABEL.txt pins them).
+CORE_VERSIONS ?= oldest newest
+
+.PHONY: core-versions
+core-versions: container-packages images ## Oldest and newest ansible-core: artifact install, ansible-doc, syntax, a Molecule scenario, every module
+	tests/core-versions/run.sh $(CORE_VERSIONS)
 
 .PHONY: build-check
 build-check: venv ## Build the collection, install the tarball, check ansible-doc and contents

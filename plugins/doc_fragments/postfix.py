@@ -22,5 +22,5 @@ options:
     type: path
     default: /etc/postfix
 requirements:
-  - Postfix's C(postconf) on the managed host, with a C(main.cf) in O(config_dir).
+  - Postfix's C(postconf) on the managed host (Debian package C(postfix)), with a C(main.cf) in O(config_dir).
 """

@@ -26,6 +26,9 @@ description:
     a value with leading or trailing whitespace (postmap would strip it) or two keys that differ only in case
     (postmap folds keys to lower case) fail the task and leave the files untouched.
   - Error messages name the key, never the value.
+requirements:
+  - C(postconf) and C(postmap) on the managed host (Debian package C(postfix)).
+  - For O(type=lmdb) or O(type=cdb), the Debian package C(postfix-lmdb) or C(postfix-cdb).
 author:
   - mailstack.sasl_postfix contributors (@mailstack)
 extends_documentation_fragment:
