@@ -26,7 +26,7 @@ valid for at most 366 days.
 import json
 import re
 import shlex
-import xml.etree.ElementTree as ElementTree
+from xml.etree import ElementTree
 
 import pytest
 
@@ -45,9 +45,9 @@ TLS13_SUITES = {'TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA2
 
 def _testssl(port, address):
     starttls = '--starttls smtp ' if port == 587 else ''
-    return ('testssl --quiet --color 0 --warnings off -p -s -P --jsonfile {dir}/testssl-{port}.json {starttls}'
-            '{address}:{port} > {dir}/testssl-{port}.log 2>&1').format(dir=SCAN_DIR, port=port, starttls=starttls,
-                                                                      address=address)
+    command = ('testssl --quiet --color 0 --warnings off -p -s -P --jsonfile {dir}/testssl-{port}.json {starttls}'
+               '{address}:{port} > {dir}/testssl-{port}.log 2>&1')
+    return command.format(dir=SCAN_DIR, port=port, starttls=starttls, address=address)
 
 
 @pytest.fixture(scope='module')
