@@ -1,7 +1,7 @@
 """The postfix role's self-signed pair (tasks/tls.yml), run for real on localhost.
 
 ansible-playbook includes the role's tls.yml with community.crypto, writing
-the key, the certificate and the DH group into a temporary directory. The
+the key and the certificate into a temporary directory. The
 play ends before the role's handlers, which would check and reload this
 machine's Postfix. One sequence of runs, as a host sees them over time:
 the first run, a re-run, a run inside the renewal window, a run after the
@@ -32,7 +32,6 @@ def _snapshot(tmp_path, rc, output):
         'cert_pem': (tls / 'smtpd-selfsigned.crt').read_bytes(),
         'key_pem': (tls / 'smtpd-selfsigned.key').read_bytes(),
         'key_mode': (tls / 'smtpd-selfsigned.key').stat().st_mode & 0o777,
-        'dh_pem': (tmp_path / 'ffdhe2048.pem').read_bytes(),
     }
 
 
@@ -40,8 +39,7 @@ def _snapshot(tmp_path, rc, output):
 def runs(tmp_path_factory):
     """Run tls.yml in sequence on one directory; return a snapshot after each step."""
     tmp_path = tmp_path_factory.mktemp('selfsigned')
-    base = {'postfix_myhostname': HOSTNAME, 'postfix_tls_selfsigned_dir': str(tmp_path / 'tls'),
-            '__postfix_config_dir': str(tmp_path)}
+    base = {'postfix_myhostname': HOSTNAME, 'postfix_tls_selfsigned_dir': str(tmp_path / 'tls')}
     steps = [
         ('first', {}, ()),
         ('again', {}, ()),
@@ -83,10 +81,6 @@ def test_first_run_makes_an_ecdsa_p256_certificate_for_a_year(runs):
     usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
     assert usage.digital_signature and not usage.key_encipherment
     assert runs['first']['key_mode'] == 0o600
-
-
-def test_first_run_writes_the_rfc7919_ffdhe2048_group(runs):
-    assert runs['first']['dh_pem'].startswith(b'-----BEGIN DH PARAMETERS-----\nMIIBCAKCAQEA//////////+t+FRYortKmq/cViAnPTzx2LnFg84t')
 
 
 def test_a_second_run_changes_nothing(runs):

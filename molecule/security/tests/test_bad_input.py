@@ -25,7 +25,6 @@ MANAGED_FILES = [
     '/var/spool/postfix/etc/sasldb2',
     '/etc/postfix/tls/smtpd-selfsigned.crt',
     '/etc/postfix/tls/smtpd-selfsigned.key',
-    '/etc/postfix/ffdhe2048.pem',
     '/etc/aliases',
     '/etc/aliases.db',
     '/usr/local/sbin/mailstack-postfix-validate',

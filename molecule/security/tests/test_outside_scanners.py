@@ -18,9 +18,9 @@ names and requires the same refusal for all. RCPT-based enumeration is out of
 scope (every MTA answers 550 for an unknown local user).
 
 The expectations are Mozilla's intermediate profile, not one tool's verdict:
-TLS 1.2 and 1.3 only; on TLS 1.2 only ECDHE/DHE suites with AES-GCM or
-ChaCha20-Poly1305, chosen in the server's order; an ECDSA P-256 certificate
-valid for at most 366 days.
+TLS 1.2 and 1.3 only; on TLS 1.2 only ECDHE suites with AES-GCM or
+ChaCha20-Poly1305 (forward secrecy, AEAD, no DH group), chosen in the
+server's order; an ECDSA P-256 certificate valid for at most 366 days.
 """
 
 import json
@@ -37,8 +37,8 @@ SCAN_DIR = '/tmp/outside-scans'
 # Existing accounts (SASL users with a local mailbox, root, an alias) and names that do not exist.
 KNOWN_USERS = ['alice', 'bob', 'root', 'postmaster']
 UNKNOWN_USERS = ['nosuch-7f3c9e', 'mallory']
-# The TLS 1.2 suites of Mozilla's intermediate profile (IANA names): forward-secret and AEAD.
-INTERMEDIATE_TLS12 = re.compile(r'^TLS_(ECDHE_ECDSA|ECDHE_RSA|DHE_RSA)_WITH_(AES_128_GCM_SHA256|AES_256_GCM_SHA384'
+# The ECDHE suites of Mozilla's intermediate profile for TLS 1.2 (IANA names): forward-secret and AEAD.
+INTERMEDIATE_TLS12 = re.compile(r'^TLS_ECDHE_(ECDSA|RSA)_WITH_(AES_128_GCM_SHA256|AES_256_GCM_SHA384'
                                 r'|CHACHA20_POLY1305_SHA256)$')
 TLS13_SUITES = {'TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256'}
 
