@@ -15,23 +15,27 @@ PLAYBOOK = """
         name: mailstack.sasl_postfix.{role}
         tasks_from: {tasks_from}
         public: true
-{messages}"""
+{messages}{end}"""
 
 
-def run_role_tasks(tmp_path, role, tasks_from, variables, messages=()):
+def run_role_tasks(tmp_path, role, tasks_from, variables, messages=(), run_handlers=True, extra_args=()):
     """Include `tasks_from` of `role` with `variables` as extra vars, then print each of `messages`.
 
     A message is a template, printed with ansible.builtin.debug after the
     role's tasks (for example to show a variable the role computed).
+    run_handlers=False ends the play before the role's handlers run (they
+    would check and reload this machine's Postfix). extra_args go to
+    ansible-playbook (such as --check).
     Returns (rc, output).
     """
     debug = ''.join('    - ansible.builtin.debug:\n        msg: %s\n' % json.dumps(m) for m in messages)
+    end = '' if run_handlers else '    - ansible.builtin.meta: end_play\n'
     path = tmp_path / 'play.yml'
-    path.write_text(PLAYBOOK.format(role=role, tasks_from=tasks_from, messages=debug))
+    path.write_text(PLAYBOOK.format(role=role, tasks_from=tasks_from, messages=debug, end=end))
     extra = tmp_path / 'vars.json'
     extra.write_text(json.dumps(variables))
     env = dict(os.environ, ANSIBLE_FORCE_COLOR='false', ANSIBLE_NOCOLOR='true')
     argv = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', 'localhost,',
-            '-e', '@' + str(extra), str(path)]
+            '-e', '@' + str(extra), str(path)] + list(extra_args)
     proc = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
     return proc.returncode, proc.stdout + proc.stderr

@@ -1,11 +1,15 @@
 """Verify the submission servers with real SMTP clients run inside the containers.
 
-Each host is checked on its own (AUTH over 25, 587 and 465) and against the
-other host of the scenario: the other container is outside this host's
-mynetworks, so it is the unauthenticated outside client of the relay tests.
+Each host is checked on its own (AUTH over 587 and 465, and over 25 where
+it is opted in) and against the other host of the scenario: the other
+container is outside this host's mynetworks, so it is the unauthenticated
+outside client of the relay tests. default-debian12 has the role's defaults
+(AUTH only on the submission services, an ECDSA P-256 key); default-debian13
+opts in to AUTH on port 25 and chooses an RSA 3072 key.
 """
 
 import json
+import re
 import shlex
 import time
 import uuid
@@ -34,6 +38,16 @@ def _other(host):
     name = _hostname(host)
     other = name.replace('debian12', 'debian13') if name.endswith('debian12') else name.replace('debian13', 'debian12')
     return other, testinfra.get_host('podman://' + other)
+
+
+def _auth_on_25(host):
+    """Whether the scenario opts this host in to AUTH on port 25 (postfix_smtpd_sasl_auth_enable)."""
+    return _hostname(host).endswith('debian13')
+
+
+# (port, TLS mode of the smtplib probe, swaks TLS option) of the submission services.
+SUBMISSION = [(587, 'starttls', '-tls'), (465, 'wrapper', '--tls-on-connect')]
+SUBMISSION_IDS = ['587', '465']
 
 
 def _myhostname(host):
@@ -124,24 +138,39 @@ def test_auth_is_not_advertised_before_starttls(box, port):
     probe = _probe(box, '--port', str(port), '--tls', 'starttls')
     assert 'auth' not in probe['features_before_tls']
     assert 'starttls' in probe['features_before_tls']
-    assert 'auth' in probe['features']
+    # Port 25 offers AUTH only where the host opts in.
+    assert ('auth' in probe['features']) == (port == 587 or _auth_on_25(box)), probe['features']
 
 
-@pytest.mark.parametrize('port', [25, 587])
+@pytest.mark.parametrize('port, probe_tls, swaks_tls', SUBMISSION, ids=SUBMISSION_IDS)
 @pytest.mark.parametrize('mech', ['PLAIN', 'LOGIN'])
-def test_auth_after_starttls_with_swaks(box, port, mech):
-    dialog = _swaks(box, '-s', '127.0.0.1', '-p', str(port), '-tls', '-a', mech,
+def test_auth_on_the_submission_services_with_swaks(box, port, probe_tls, swaks_tls, mech):
+    dialog = _swaks(box, '-s', '127.0.0.1', '-p', str(port), swaks_tls, '-a', mech,
                     '-au', 'alice', '-ap', PASSWORDS['alice'], '--quit-after', 'AUTH')
     assert '235 2.7.0 Authentication successful' in dialog, dialog
 
 
-@pytest.mark.parametrize('port', [25, 587])
+@pytest.mark.parametrize('port, probe_tls, swaks_tls', SUBMISSION, ids=SUBMISSION_IDS)
 @pytest.mark.parametrize('mech', ['PLAIN', 'LOGIN'])
-def test_auth_after_starttls_with_smtplib(box, port, mech):
-    probe = _probe(box, '--port', str(port), '--tls', 'starttls', '--mech', mech,
+def test_auth_on_the_submission_services_with_smtplib(box, port, probe_tls, swaks_tls, mech):
+    probe = _probe(box, '--port', str(port), '--tls', probe_tls, '--mech', mech,
                    '--user', 'bob@other.test', '--password', PASSWORDS['bob@other.test'])
-    assert probe['starttls'] == 220
     assert probe['auth'][0] == 235, probe
+
+
+@pytest.mark.parametrize('mech', ['PLAIN', 'LOGIN'])
+def test_auth_on_25_only_with_the_opt_in(box, mech):
+    # smtplib sends AUTH whether or not the server offers it.
+    probe = _probe(box, '--port', '25', '--tls', 'starttls', '--mech', mech,
+                   '--user', 'bob@other.test', '--password', PASSWORDS['bob@other.test'])
+    if _auth_on_25(box):
+        assert probe['auth'][0] == 235, probe
+        dialog = _swaks(box, '-s', '127.0.0.1', '-p', '25', '-tls', '-a', mech,
+                        '-au', 'alice', '-ap', PASSWORDS['alice'], '--quit-after', 'AUTH')
+        assert '235 2.7.0 Authentication successful' in dialog, dialog
+    else:
+        assert 'auth' not in probe['features'], probe
+        assert probe['auth'][0] == 503 and 'authentication not enabled' in probe['auth'][1], probe
 
 
 def test_auth_on_submissions_with_implicit_tls(box):
@@ -175,7 +204,7 @@ def test_challenge_response_mechanisms_in_mech_list_work(box, mech):
                     '-au', 'alice', '-ap', PASSWORDS['alice'], '--quit-after', 'AUTH')
     assert '235 2.7.0 Authentication successful' in dialog, dialog
     if mech == 'CRAM-MD5':
-        probe = _probe(box, '--port', '25', '--tls', 'starttls', '--mech', mech,
+        probe = _probe(box, '--port', '465', '--tls', 'wrapper', '--mech', mech,
                        '--user', 'alice', '--password', PASSWORDS['alice'])
         assert probe['auth'][0] == 235, probe
 
@@ -186,13 +215,69 @@ def test_challenge_response_mechanisms_in_mech_list_work(box, mech):
     ('carol', 'carol-test-password'),  # listed as absent
     ('bob', 'bob-test-password'),  # bob exists only in realm other.test
 ])
-@pytest.mark.parametrize('port', [25, 587])
-def test_bad_credentials_get_535(box, user, password, port):
-    probe = _probe(box, '--port', str(port), '--tls', 'starttls', '--mech', 'PLAIN', '--user', user, '--password', password)
+@pytest.mark.parametrize('port, probe_tls, swaks_tls', SUBMISSION, ids=SUBMISSION_IDS)
+def test_bad_credentials_get_535(box, user, password, port, probe_tls, swaks_tls):
+    probe = _probe(box, '--port', str(port), '--tls', probe_tls, '--mech', 'PLAIN', '--user', user, '--password', password)
     assert probe['auth'][0] == 535, probe
-    dialog = _swaks(box, '-s', '127.0.0.1', '-p', str(port), '-tls', '-a', 'LOGIN',
+    dialog = _swaks(box, '-s', '127.0.0.1', '-p', str(port), swaks_tls, '-a', 'LOGIN',
                     '-au', user, '-ap', password, '--quit-after', 'AUTH')
     assert '535 5.7.8' in dialog, dialog
+
+
+# --- TLS: the submission services at Mozilla's intermediate profile, port 25 opportunistic ---------
+
+def _rsa_key(host):
+    """Whether the scenario chooses an RSA key for this host (postfix_tls_selfsigned_key_type)."""
+    return _hostname(host).endswith('debian13')
+
+
+def _s_client(box, port, *options):
+    """openssl s_client against 127.0.0.1:port (STARTTLS on 25 and 587); returns (rc, output)."""
+    starttls = '-starttls smtp ' if port in (25, 587) else ''
+    cmd = box.run('openssl s_client %s-connect 127.0.0.1:%d %s </dev/null' % (starttls, port, ' '.join(options)))
+    return cmd.rc, cmd.stdout + cmd.stderr
+
+
+def test_self_signed_certificate_has_the_chosen_key_and_lasts_a_year(box):
+    text = box.check_output('openssl x509 -in /etc/postfix/tls/smtpd-selfsigned.crt -noout -text')
+    if _rsa_key(box):
+        assert 'rsaEncryption' in text and 'Public-Key: (3072 bit)' in text, text
+    else:
+        assert 'id-ecPublicKey' in text and 'NIST CURVE: P-256' in text, text
+    days = box.check_output(
+        'echo $(( ($(date -d "$(openssl x509 -in /etc/postfix/tls/smtpd-selfsigned.crt -noout -enddate | cut -d= -f2)" +%s)'
+        ' - $(date -d "$(openssl x509 -in /etc/postfix/tls/smtpd-selfsigned.crt -noout -startdate | cut -d= -f2)" +%s))'
+        ' / 86400 ))')
+    assert days == '365'
+
+
+@pytest.mark.parametrize('port', [587, 465])
+def test_submission_refuses_old_protocols_cbc_and_rsa_key_exchange(box, port):
+    auth = 'RSA' if _rsa_key(box) else 'ECDSA'
+    for option in ('-tls1_1', '-tls1'):
+        rc, output = _s_client(box, port, option)
+        assert rc != 0, (option, output)
+    for cipher in ('ECDHE-%s-AES128-SHA' % auth, 'ECDHE-%s-AES256-SHA384' % auth, 'AES128-GCM-SHA256', 'AES256-SHA'):
+        rc, output = _s_client(box, port, '-tls1_2', '-cipher', cipher)
+        assert rc != 0, (cipher, output)
+    rc, output = _s_client(box, port, '-tls1_2')
+    assert rc == 0 and 'Cipher is ECDHE-%s-AES128-GCM-SHA256' % auth in output, output
+
+
+def test_port_25_stays_opportunistic(box):
+    # A CBC suite that the submission services refuse still gets TLS on 25 rather than plaintext.
+    cipher = 'ECDHE-%s-AES128-SHA' % ('RSA' if _rsa_key(box) else 'ECDSA')
+    rc, output = _s_client(box, 25, '-tls1_2', '-cipher', cipher)
+    assert rc == 0 and 'Cipher is ' + cipher in output, output
+
+
+@pytest.mark.parametrize('port', [587, 465])
+def test_submission_uses_no_dh_group(box, port):
+    # ECDHE only: not even an RSA key (Debian 13 here) makes the submission services accept DHE.
+    rc, output = _s_client(box, port, '-tls1_2', '-cipher', 'DHE-RSA-AES128-GCM-SHA256')
+    assert rc != 0, output
+    rc, output = _s_client(box, port, '-tls1_2')
+    assert rc == 0 and re.search(r'(Server|Peer) Temp Key: (X25519|ECDH)', output), output
 
 
 # --- relay policy, tested from the other container (outside mynetworks) ---------
@@ -219,13 +304,18 @@ def test_relay_without_auth_from_outside_is_denied(box):
     assert other_name != _hostname(box)
 
 
-@pytest.mark.parametrize('port', [25, 587])
-def test_relay_with_auth_from_outside_is_queued(box, port):
+@pytest.mark.parametrize('port, probe_tls', [(25, 'starttls'), (587, 'starttls'), (465, 'wrapper')], ids=['25', '587', '465'])
+def test_relay_with_auth_from_outside_is_queued(box, port, probe_tls):
     other = _other(box)[1]
     rcpt = 'relay-auth-%d-%s@%s' % (port, uuid.uuid4().hex[:12], OUTSIDE_DOMAIN)
-    probe = _probe(other, '--server', _hostname(box), '--port', str(port), '--tls', 'starttls',
+    probe = _probe(other, '--server', _hostname(box), '--port', str(port), '--tls', probe_tls,
                    '--user', 'alice', '--password', PASSWORDS['alice'],
                    '--sender', 'alice@' + _myhostname(box), '--to', rcpt)
+    if port == 25 and not _auth_on_25(box):
+        # Without the opt-in, AUTH on 25 is refused and so is the relay.
+        assert probe['auth'][0] == 503 and probe['rcpt'][0] == 554, probe
+        assert rcpt not in _queued_recipients(box)
+        return
     assert probe['auth'][0] == 235, probe
     assert probe['rcpt'][0] == 250, probe
     assert probe['data'][0] == 250 and 'queued as' in probe['data'][1], probe

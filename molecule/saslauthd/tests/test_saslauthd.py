@@ -44,16 +44,17 @@ def _good_users(host):
 
 
 def _auth(host, user, password, mech='PLAIN', port=587):
-    """AUTH after STARTTLS with smtplib; returns the SMTP reply code."""
-    probe = _probe(host, '--port', str(port), '--tls', 'starttls', '--mech', mech, '--user', user, '--password', password)
-    assert probe['starttls'] == 220, probe
+    """AUTH with smtplib after STARTTLS (587) or with implicit TLS (465); returns the SMTP reply code."""
+    probe = _probe(host, '--port', str(port), '--tls', 'wrapper' if port == 465 else 'starttls', '--mech', mech,
+                   '--user', user, '--password', password)
+    assert probe.get('starttls', 220) == 220, probe
     return probe['auth'][0]
 
 
 def _swaks(host, user, password, mech='LOGIN', port=587):
-    """AUTH after STARTTLS with swaks; returns the dialog."""
-    return swaks(host, '-s', '127.0.0.1', '-p', str(port), '-tls', '-a', mech, '-au', user, '-ap', password,
-                 '--quit-after', 'AUTH')
+    """AUTH with swaks after STARTTLS (587) or with implicit TLS (465); returns the dialog."""
+    return swaks(host, '-s', '127.0.0.1', '-p', str(port), '--tls-on-connect' if port == 465 else '-tls', '-a', mech,
+                 '-au', user, '-ap', password, '--quit-after', 'AUTH')
 
 
 def _wait_for(predicate, seconds=30):
@@ -174,8 +175,8 @@ def test_testsaslauthd_through_the_socket(host):
 
 
 @pytest.mark.parametrize('mech', ['PLAIN', 'LOGIN'])
-@pytest.mark.parametrize('port', [25, 587])
-def test_auth_after_starttls_succeeds(host, mech, port):
+@pytest.mark.parametrize('port', [587, 465])
+def test_auth_on_the_submission_services_succeeds(host, mech, port):
     for user, password in sorted(_good_users(host).items()):
         assert _auth(host, user, password, mech, port) == 235, user
     user, password = sorted(_good_users(host).items())[-1]

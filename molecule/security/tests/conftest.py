@@ -15,8 +15,12 @@ _MATRICES = {
     'attack matrix': 'test_attack_matrix.py',
     'bad-input matrix': 'test_bad_input.py',
     'faults and secrets': 'test_faults_secrets.py',
+    'outside tools': 'test_outside_scanners.py',
 }
+# Matrices whose summary line also names each test and its outcome.
+_NAMED = {'outside tools'}
 _COUNTS = {name: {'passed': 0, 'failed': 0} for name in _MATRICES}
+_OUTCOMES = {name: {} for name in _NAMED}
 
 
 @pytest.fixture(scope='session')
@@ -37,14 +41,22 @@ def server_name(server):
 def pytest_runtest_logreport(report):
     for name, filename in _MATRICES.items():
         if report.nodeid.split('::')[0].endswith(filename):
+            outcome = None
             if report.when == 'call' and report.passed:
-                _COUNTS[name]['passed'] += 1
+                outcome = 'passed'
             elif report.failed:
-                _COUNTS[name]['failed'] += 1
+                outcome = 'failed'
+            if outcome:
+                _COUNTS[name][outcome] += 1
+                if name in _NAMED:
+                    _OUTCOMES[name][report.nodeid.split('::')[-1][len('test_'):]] = outcome
 
 
 def pytest_terminal_summary(terminalreporter):
     terminalreporter.section('security scenario')
     for name, filename in _MATRICES.items():
         terminalreporter.write_line('%s (%s):' % (name, filename))
-        terminalreporter.write_line('%d passed, %d failed' % (_COUNTS[name]['passed'], _COUNTS[name]['failed']))
+        line = '%d passed, %d failed' % (_COUNTS[name]['passed'], _COUNTS[name]['failed'])
+        if name in _NAMED:
+            line += ': ' + ', '.join('%s %s' % (test, outcome) for test, outcome in _OUTCOMES[name].items())
+        terminalreporter.write_line(line)

@@ -105,21 +105,21 @@ def test_aliases_use_lmdb(host):
 # --- STARTTLS and AUTH with real clients ------------------------------------------
 
 @pytest.mark.parametrize('port', [25, 587])
-def test_auth_only_after_starttls(host, port):
+def test_auth_only_after_starttls_and_only_on_submission(host, port):
     dialog = _swaks(host, '-s', '127.0.0.1', '-p', str(port), '--quit-after', 'EHLO')
     assert '250-STARTTLS' in dialog
     assert 'AUTH' not in dialog
     probe = _probe(host, '--port', str(port), '--tls', 'starttls')
     assert probe['starttls'] == 220
-    assert 'auth' in probe['features']
+    # The role's default: AUTH on the submission services only, not on 25.
+    assert ('auth' in probe['features']) == (port == 587), probe['features']
 
 
-@pytest.mark.parametrize('port', [25, 587])
-def test_auth_plain_succeeds(host, port):
-    dialog = _swaks(host, '-s', '127.0.0.1', '-p', str(port), '-tls', '-a', 'PLAIN',
+def test_auth_plain_succeeds(host):
+    dialog = _swaks(host, '-s', '127.0.0.1', '-p', '587', '-tls', '-a', 'PLAIN',
                     '-au', 'alice', '-ap', PASSWORD, '--quit-after', 'AUTH')
     assert '235 2.7.0 Authentication successful' in dialog, dialog
-    probe = _probe(host, '--port', str(port), '--tls', 'starttls', '--mech', 'LOGIN', '--user', 'alice', '--password', PASSWORD)
+    probe = _probe(host, '--port', '587', '--tls', 'starttls', '--mech', 'LOGIN', '--user', 'alice', '--password', PASSWORD)
     assert probe['auth'][0] == 235, probe
 
 
@@ -127,6 +127,8 @@ def test_auth_on_submissions_with_implicit_tls(host):
     dialog = _swaks(host, '-s', '127.0.0.1', '-p', '465', '--tls-on-connect', '-a', 'PLAIN',
                     '-au', 'alice', '-ap', PASSWORD, '--quit-after', 'AUTH')
     assert '235 2.7.0 Authentication successful' in dialog, dialog
+    probe = _probe(host, '--port', '465', '--tls', 'wrapper', '--mech', 'LOGIN', '--user', 'alice', '--password', PASSWORD)
+    assert probe['auth'][0] == 235, probe
 
 
 @pytest.mark.parametrize('user, password', [('alice', 'wrong-password'), ('carol', 'carol-test-password')])
@@ -134,7 +136,7 @@ def test_bad_credentials_get_535(host, user, password):
     dialog = _swaks(host, '-s', '127.0.0.1', '-p', '587', '-tls', '-a', 'PLAIN',
                     '-au', user, '-ap', password, '--quit-after', 'AUTH')
     assert '535 5.7.8' in dialog, dialog
-    probe = _probe(host, '--port', '25', '--tls', 'starttls', '--mech', 'PLAIN', '--user', user, '--password', password)
+    probe = _probe(host, '--port', '465', '--tls', 'wrapper', '--mech', 'PLAIN', '--user', user, '--password', password)
     assert probe['auth'][0] == 535, probe
 
 
