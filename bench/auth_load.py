@@ -273,7 +273,7 @@ def _side_by_side(args):
         start = time.monotonic()
         _deploy_role(role, args, env, workdir)
         print('roles deployed in %.0f s (%s)' % (time.monotonic() - start, args.checkout or 'this checkout'))
-        _report_rounds(args, {label: name for label, name in (('stock', stock), ('role', role))}, env)
+        _report_rounds(args, {'stock': stock, 'role': role}, env)
     finally:
         for name in (stock, role):
             _podman('rm', '--force', '--time', '0', name, env=env, check=False)
@@ -290,11 +290,11 @@ def _report_rounds(args, containers, env):
         for label, name in containers.items():
             result = _load_round(name, args, env)
             totals[label].append(result)
-            print('%-6d %-6s %12.1f %8.0f %8.0f %9d' % (round_number, label, result['sessions_per_s'],
-                                                      result['p50_ms'] or 0, result['p95_ms'] or 0,
-                                                      len(result['failures'])))
-        print('round %d: role/stock = %.2fx' % (round_number, totals['role'][-1]['sessions_per_s']
-                                               / max(totals['stock'][-1]['sessions_per_s'], 1e-9)))
+            print('%-6d %-6s %12.1f %8.0f %8.0f %9d' % (
+                round_number, label, result['sessions_per_s'], result['p50_ms'] or 0, result['p95_ms'] or 0,
+                len(result['failures'])))
+        ratio = totals['role'][-1]['sessions_per_s'] / max(totals['stock'][-1]['sessions_per_s'], 1e-9)
+        print('round %d: role/stock = %.2fx' % (round_number, ratio))
     mean = {label: sum(r['sessions_per_s'] for r in results) / len(results) for label, results in totals.items()}
     print('mean sessions/s: stock %.1f, role %.1f; role/stock = %.2fx; failures: stock %d, role %d' % (
         mean['stock'], mean['role'], mean['role'] / max(mean['stock'], 1e-9),

@@ -74,10 +74,10 @@ CASES = {
     # sasl_users role (exclusive: a failing run must not remove anyone). The task
     # runs with no_log, so its error is censored: only the task is named.
     'sasl-users-empty-password': (dict(SASLDB, sasl_users_list=GOOD_USERS + [{'name': 'eve', 'password': ''}]), ['Provision the SASL users']),
-    # The sasldb cannot lock a user: refused (not ignored, which would leave eve able to log in).
-    'sasl-users-bad-alias': (dict(SASLDB, sasl_users_list=GOOD_USERS + [{'name': 'eve', 'password': 'Eve-Secret',
-                                                                          'aliases': ['eve at example.org']}]),
-                             ['sasl_users_list', 'aliases', 'eve']),
+    # The sender login map: an alias that is no address, a type postmap does not index.
+    'sasl-users-bad-alias': (
+        dict(SASLDB, sasl_users_list=GOOD_USERS + [{'name': 'eve', 'password': 'Eve-Secret', 'aliases': ['eve at example.org']}]),
+        ['sasl_users_list', 'aliases', 'eve']),
     'sasl-users-bad-sender-login-map': (dict(SASLDB, sasl_users_sender_login_map='texthash:/etc/postfix/sender_login'),
                                         ['sasl_users_sender_login_map']),
     # The send_limit and fail2ban roles check everything before they install anything.
@@ -85,6 +85,7 @@ CASES = {
     'send-limit-negative-window': ({'send_limit_limits': [{'recipients': 5, 'seconds': -30}]}, ['send_limit_limits']),
     'fail2ban-bad-ignoreip': ({'fail2ban_postfix_sasl_ignoreip': ['not-an-address']}, ['fail2ban_postfix_sasl_ignoreip']),
     'fail2ban-zero-maxretry': ({'fail2ban_postfix_sasl_maxretry': 0}, ['fail2ban_postfix_sasl_maxretry']),
+    # The sasldb cannot lock a user: refused (not ignored, which would leave eve able to log in).
     'sasl-users-locked-on-sasldb': (dict(SASLDB, sasl_users_list=GOOD_USERS + [{'name': 'eve', 'password': 'Eve-Secret', 'locked': True}]),
                                     ['sasl_users_list sets locked for eve']),
 }

@@ -63,7 +63,7 @@ def test_submission_services_refuse_a_login_mismatch(server, service):
 @pytest.mark.parametrize('login', ['alice', 'alice@mailstack.test'])
 def test_user_sends_as_himself_and_as_his_aliases(server, login):
     replies = _senders(server, login, ['alice@mailstack.test', 'sales@mailstack.test', 'alice@%s.mailstack.test' % SERVER])
-    assert [code for code, _ in replies] == [250, 250, 250], replies
+    assert [reply[0] for reply in replies] == [250, 250, 250], replies
 
 
 def test_user_is_refused_as_another_user_or_an_unknown_address(server):

@@ -73,10 +73,10 @@ cert=${opt_cert:-$cert}
 key=${opt_key:-$key}
 chain=${opt_chain:-$chain}
 names=${opt_names:-$names}
-[ -n "$cert" ] && [ -n "$key" ] && [ -n "$chain" ] || {
+if [ -z "$cert" ] || [ -z "$key" ] || [ -z "$chain" ]; then
     echo "$tag: no certificate, key or chain file configured ($config)" >&2
     exit 2
-}
+fi
 
 fail() {
     message="refused the certificate $cert with the key $key: $*; Postfix keeps serving the previous certificate"
