@@ -6,13 +6,12 @@ bob@other.test (no other test sends as bob), alice unaffected, and a stopped
 service defers. Real SMTP sessions on 587 inside the container (smtp-dialog).
 """
 
-import base64
-import json
-import shlex
 import time
 
 import pytest
 import testinfra
+
+from helpers.smtp import auth_plain, rcpt_replies, smtp_dialog
 
 HOST = 'default-debian13'
 LIMIT = 10
@@ -25,13 +24,11 @@ def box():
 
 
 def _rcpts(box, login, sender, count):
-    auth = base64.b64encode(('\0%s\0%s' % (login, PASSWORDS[login])).encode()).decode()
-    steps = ['@EHLO', '@STARTTLS', 'AUTH PLAIN ' + auth, 'MAIL FROM:<%s>' % sender]
+    steps = ['@EHLO', '@STARTTLS', auth_plain(login, PASSWORDS[login]), 'MAIL FROM:<%s>' % sender]
     steps += ['RCPT TO:<r%d@example.net>' % n for n in range(count)] + ['RSET', 'QUIT']
-    program = {'server': '127.0.0.1', 'port': 587, 'steps': steps}
-    result = json.loads(box.check_output('python3 /usr/local/bin/smtp-dialog %s' % shlex.quote(json.dumps(program))))
+    result = smtp_dialog(box, {'server': '127.0.0.1', 'port': 587, 'steps': steps})
     assert result['steps'][2]['code'] == 235 and result['steps'][3]['code'] == 250, result
-    return [(entry['code'], entry['text']) for entry in result['steps'] if entry['step'].startswith('RCPT')]
+    return rcpt_replies(result)
 
 
 def test_package_is_debian_13s(box):

@@ -11,13 +11,13 @@ failed any AUTH yet, and the ban is over before relay-backup forwards mail to
 relay-server in the failover test.
 """
 
-import base64
-import json
 import shlex
 import time
 
 import pytest
 import testinfra
+
+from helpers.smtp import auth_plain, smtp_dialog
 
 SERVER = 'relay-server'
 ATTACKER = 'relay-backup'
@@ -49,15 +49,11 @@ def other():
     return _host(OTHER)
 
 
-def _plain(user, password):
-    return base64.b64encode(('\0%s\0%s' % (user, password)).encode()).decode()
-
-
 def _auth(client, password, server=SERVER, port=587):
     """One SMTP session from `client`: AUTH PLAIN after STARTTLS (or on 465 with implicit TLS); the AUTH reply code."""
     program = {'server': server, 'port': port, 'tls': 'wrapper' if port == 465 else 'none',
-               'steps': (['@EHLO'] if port == 465 else ['@EHLO', '@STARTTLS']) + ['AUTH PLAIN ' + _plain(USER, password), 'QUIT']}
-    result = json.loads(client.check_output('python3 /usr/local/bin/smtp-dialog %s' % shlex.quote(json.dumps(program))))
+               'steps': (['@EHLO'] if port == 465 else ['@EHLO', '@STARTTLS']) + [auth_plain(USER, password), 'QUIT']}
+    result = smtp_dialog(client, program)
     return [step['code'] for step in result['steps'] if step['step'].startswith('AUTH')][0]
 
 

@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from helpers.smtp import rcpt_replies
 from security_helpers import PASSWORDS, dialog, plain
 
 LIMIT = 5
@@ -26,7 +27,7 @@ def _rcpts(server, user, count):
     steps += ['RCPT TO:<r%d@outside.example.net>' % n for n in range(count)] + ['RSET', 'QUIT']
     result = dialog(server, steps)
     assert result['steps'][2]['code'] == 235 and result['steps'][3]['code'] == 250, result
-    return [(entry['code'], entry['text']) for entry in result['steps'] if entry['step'].startswith('RCPT')]
+    return rcpt_replies(result)
 
 
 def _wait_for_socket(server):

@@ -12,6 +12,7 @@ import json
 import pytest
 
 from helpers.molecule import run_converge
+from helpers.smtp import rcpt_replies
 from security_helpers import PASSWORDS, SERVER, USERS, dialog, plain
 
 MAP = 'hash:/etc/postfix/sender_login'
@@ -36,7 +37,7 @@ def _senders(server, login, senders):
     result = dialog(server, steps + ['QUIT'])
     codes = {entry['step']: (entry['code'], entry['text']) for entry in result['steps']}
     assert codes[steps[2]][0] == 235, result
-    return [(entry['code'], entry['text']) for entry in result['steps'] if entry['step'].startswith('RCPT')]
+    return rcpt_replies(result)
 
 
 def test_map_is_generated_from_the_user_list(server):
