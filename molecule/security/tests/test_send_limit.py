@@ -1,6 +1,7 @@
 """The per-SASL-user send limit (send_limit role, policyd-rate-limit), on submission (587).
 
-The scenario allows 5 recipients per 30 s per login. carol and dave are used
+The scenario allows 5 recipients per 30 s per login, and alice and bob (whom
+the other tests use) no limit (send_limit_per_login). carol and dave are used
 by no other test. The dialogues run inside security-server against 127.0.0.1
 (exempt from anvil's rates, not from the send limit) with real SMTP commands;
 every RCPT the policy service accepts counts, even though no message is sent
@@ -21,9 +22,10 @@ POLICY = 'unix:ratelimit/policy'
 SOCKET = '/var/spool/postfix/ratelimit/policy'
 
 
-def _rcpts(server, user, count):
-    """Log in as `user`, send as his own address to `count` recipients in one transaction; the RCPT replies."""
-    steps = ['@EHLO', '@STARTTLS', 'AUTH PLAIN ' + plain('', user, PASSWORDS[user]), 'MAIL FROM:<%s@mailstack.test>' % user]
+def _rcpts(server, login, count):
+    """Log in as `login`, send as his own address to `count` recipients in one transaction; the RCPT replies."""
+    user = login.split('@')[0]
+    steps = ['@EHLO', '@STARTTLS', 'AUTH PLAIN ' + plain('', login, PASSWORDS[user]), 'MAIL FROM:<%s@mailstack.test>' % user]
     steps += ['RCPT TO:<r%d@outside.example.net>' % n for n in range(count)] + ['RSET', 'QUIT']
     result = dialog(server, steps)
     assert result['steps'][2]['code'] == 235 and result['steps'][3]['code'] == 250, result
@@ -71,6 +73,12 @@ def test_the_limit_resets_after_its_window(server, carol_over_the_limit):
     started = carol_over_the_limit[0]
     time.sleep(max(0, started + WINDOW + 2 - time.monotonic()))
     assert [reply[0] for reply in _rcpts(server, 'carol', 2)] == [250, 250]
+
+
+def test_per_login_limits_replace_the_default(server):
+    # send_limit_per_login gives alice no limit (logged in either way: Cyrus reports alice@mailstack.test).
+    for login in ('alice', 'alice@mailstack.test'):
+        assert [reply[0] for reply in _rcpts(server, login, LIMIT + 2)] == [250] * (LIMIT + 2)
 
 
 def test_policy_service_down_defers_never_accepts(server):
