@@ -118,13 +118,11 @@ if ! problems=$(postfix check 2>&1); then
     fail "postfix check failed: $problems"
 fi
 
-# The candidate chain file next to the live one, so the rename is atomic.
-umask 077
-candidate=$(mktemp "$chain.XXXXXX") || fail "cannot write next to $chain"
-trap 'rm -f "$candidate"' EXIT
-{ cat "$key"; echo; cat "$cert"; } | grep -v '^$' > "$candidate" || fail "cannot write $candidate"
-
-if [ -f "$chain" ] && cmp -s "$candidate" "$chain"; then
+# The served file: the key, then the certificate chain.
+chain_content() {
+    { cat "$key"; echo; cat "$cert"; } | grep -v '^$'
+}
+if [ -f "$chain" ] && chain_content | cmp -s - "$chain"; then
     echo unchanged
     exit 0
 fi
@@ -133,6 +131,12 @@ if [ "$check" = yes ]; then
     exit 0
 fi
 
+# Written next to the live file and renamed over it: atomic.
+mkdir -p "$(dirname "$chain")" || fail "cannot create the directory of $chain"
+umask 077
+candidate=$(mktemp "$chain.XXXXXX") || fail "cannot write next to $chain"
+trap 'rm -f "$candidate"' EXIT
+chain_content > "$candidate" || fail "cannot write $candidate"
 chmod 0600 "$candidate"
 mv -f "$candidate" "$chain" || fail "cannot replace $chain"
 trap - EXIT
