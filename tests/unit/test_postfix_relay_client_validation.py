@@ -31,15 +31,37 @@ def _cred(**kwargs):
 
 
 RELAY = '[mail.example.org]:587'
+SMTPS = '[mail.example.org]:465'
+BACKUP = '[backup.example.org]:465'
 
 BAD = [
-    ('relayhost list', {'postfix_relayhost': 'mail.example.org, backup.example.org'}, 'relayhost is [host]:port'),
-    ('relayhost newline', {'postfix_relayhost': RELAY + '\n'}, 'relayhost is [host]:port'),
-    ('relayhost unclosed bracket', {'postfix_relayhost': '[mail.example.org:587'}, 'relayhost is [host]:port'),
+    # A failover list is a YAML list, not a comma-separated string.
+    ('relayhost list in a string', {'postfix_relayhost': 'mail.example.org, backup.example.org'}, 'relayhost is one relayhost or a list'),
+    ('relayhost listed twice', {'postfix_relayhost': [RELAY, RELAY.upper()]}, 'none listed twice'),
+    ('bad relayhost in a list', {'postfix_relayhost': [RELAY, 'backup example']}, 'relayhost is one relayhost or a list'),
+    ('relayhost a mapping', {'postfix_relayhost': {'host': RELAY}}, 'relayhost is one relayhost or a list'),
+    ('wrappermode with may', {'postfix_relayhost': SMTPS, 'postfix_smtp_tls_wrappermode': True, 'postfix_smtp_tls_security_level': 'may'},
+     'postfix_smtp_tls_wrappermode is true'),
+    ('wrappermode with dane', {'postfix_relayhost': SMTPS, 'postfix_smtp_tls_wrappermode': True, 'postfix_smtp_tls_security_level': 'dane'},
+     'postfix_smtp_tls_wrappermode is true'),
+    ('wrappermode with none and unencrypted auth allowed', {
+        'postfix_relayhost': SMTPS, 'postfix_smtp_tls_wrappermode': True, 'postfix_smtp_tls_security_level': 'none',
+        'postfix_relay_allow_unencrypted_auth': True}, 'postfix_smtp_tls_wrappermode is true'),
+    ('wrappermode without port', {'postfix_relayhost': [SMTPS, '[backup.example.org]'], 'postfix_smtp_tls_wrappermode': True},
+     'every relayhost needs its port'),
+    ('wrappermode sender-dependent relayhost without port', {
+        'postfix_relayhost': SMTPS, 'postfix_smtp_tls_wrappermode': True,
+        'postfix_sender_dependent_relayhost_maps': [{'sender': '@a.example', 'relayhost': 'smtp.provider.example'}]},
+     'every relayhost needs its port'),
+    ('per-host entry duplicates the shared login', {'postfix_relayhost': [SMTPS, BACKUP],
+                                                    'postfix_relay_credentials': [_cred(), _cred(relayhost=BACKUP)]},
+     'two entries have the same key'),
+    ('relayhost newline', {'postfix_relayhost': RELAY + '\n'}, 'relayhost is one relayhost or a list'),
+    ('relayhost unclosed bracket', {'postfix_relayhost': '[mail.example.org:587'}, 'relayhost is one relayhost or a list'),
     ('sender map bad relayhost', {'postfix_sender_dependent_relayhost_maps': [{'sender': '@a.example', 'relayhost': 'a b'}]},
-     'relayhost is [host]:port'),
+     'relayhost is one relayhost or a list'),
     ('sender map bad sender', {'postfix_sender_dependent_relayhost_maps': [{'sender': 'nobody', 'relayhost': RELAY}]},
-     'a sender key is'),
+     'a sender key of postfix_sender_dependent_relayhost_maps is'),
     ('credentials without relayhost', {'postfix_relay_credentials': [_cred()]}, 'needs a username'),
     ('empty password', {'postfix_relayhost': RELAY, 'postfix_relay_credentials': [_cred(password='')]}, 'needs a username'),
     ('newline in password', {'postfix_relayhost': RELAY, 'postfix_relay_credentials': [_cred(password=SECRET + '\nx')]},
@@ -86,6 +108,15 @@ GOOD = [
         'postfix_relay_credentials': [_cred(), _cred(sender='@news.example.org'), _cred(relayhost='[smtp.provider.example]:2525')],
         'postfix_sender_dependent_relayhost_maps': [{'sender': 'shop@example.org', 'relayhost': '[smtp.provider.example]:2525'}]},
      [RELAY, '@news.example.org', '[smtp.provider.example]:2525'], 'encrypt', True),
+    ('wrappermode defaults to encrypt', {'postfix_relayhost': SMTPS, 'postfix_smtp_tls_wrappermode': True}, [], 'encrypt', False),
+    ('failover list, one login for both', {'postfix_relayhost': [SMTPS, BACKUP], 'postfix_smtp_tls_wrappermode': True,
+                                           'postfix_relay_credentials': [_cred()]}, [SMTPS, BACKUP], 'encrypt', True),
+    ('failover list, a login per host', {'postfix_relayhost': [SMTPS, BACKUP], 'postfix_smtp_tls_wrappermode': True,
+                                         'postfix_relay_credentials': [_cred(relayhost=SMTPS), _cred(relayhost=BACKUP)]},
+     [SMTPS, BACKUP], 'encrypt', True),
+    ('wrappermode with verify', {'postfix_relayhost': SMTPS, 'postfix_smtp_tls_wrappermode': True, 'postfix_relay_credentials': [_cred()],
+                                 'postfix_smtp_tls_security_level': 'verify', 'postfix_smtp_tls_cafile': '/etc/ssl/certs/ca-certificates.crt'},
+     [SMTPS], 'verify', True),
     ('IPv6 relayhost', {'postfix_relayhost': '[ipv6:2001:db8::25]:587', 'postfix_relay_credentials': [_cred()]},
      ['[ipv6:2001:db8::25]:587'], 'encrypt', True),
 ]

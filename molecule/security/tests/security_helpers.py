@@ -8,7 +8,15 @@ import testinfra
 
 SERVER = 'security-server'
 OUTSIDE = 'security-outside'
-PASSWORDS = {'alice': 'Alice-Secret-7f3c9e1a', 'bob': 'Bob-Secret-2b8d4f60'}
+PASSWORDS = {'alice': 'Alice-Secret-7f3c9e1a', 'bob': 'Bob-Secret-2b8d4f60',
+             'carol': 'Carol-Secret-51e0a9d2', 'dave': 'Dave-Secret-93c4b7f1'}
+# sasl_users_list of molecule.yml, for runs that pass the list again.
+USERS = [
+    {'name': 'alice', 'password': PASSWORDS['alice'], 'aliases': ['alice@%s.mailstack.test' % SERVER, 'sales@mailstack.test']},
+    {'name': 'bob', 'password': PASSWORDS['bob'], 'aliases': ['bob@%s.mailstack.test' % SERVER]},
+    {'name': 'carol', 'password': PASSWORDS['carol']},
+    {'name': 'dave', 'password': PASSWORDS['dave']},
+]
 
 
 def get_host(name):

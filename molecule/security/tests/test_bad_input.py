@@ -16,7 +16,7 @@ import json
 import pytest
 
 from helpers.molecule import run_converge
-from security_helpers import SERVER, good_auth_from_server
+from security_helpers import SERVER, USERS, good_auth_from_server
 
 MANAGED_FILES = [
     '/etc/postfix/main.cf',
@@ -28,12 +28,15 @@ MANAGED_FILES = [
     '/etc/aliases',
     '/etc/aliases.db',
     '/usr/local/sbin/mailstack-postfix-validate',
+    '/etc/postfix/sender_login',
+    '/etc/postfix/sender_login.db',
+    '/etc/policyd-rate-limit.yaml',
 ]
 INJECTED = 'smtpd_client_event_limit_exceptions = 0.0.0.0/0'
-GOOD_USERS = [{'name': 'alice', 'password': 'Alice-Secret-7f3c9e1a'}, {'name': 'bob', 'password': 'Bob-Secret-2b8d4f60'}]
+GOOD_USERS = USERS
 SCENARIO_EXTRA = {'anvil_rate_time_unit': '10s', 'defer_transports': 'smtp', 'smtpd_peername_lookup': False}
 
-ROLES = {'postfix': 'postfix', 'cyrus': 'cyrus_sasl', 'sasl': 'sasl_users'}
+ROLES = {'postfix': 'postfix', 'cyrus': 'cyrus_sasl', 'sasl': 'sasl_users', 'send': 'send_limit', 'fail2ban': 'fail2ban'}
 # sasl_users alone does not learn the chrooted sasldb path from cyrus_sasl.
 SASLDB = {'sasl_users_sasldb_file': '/var/spool/postfix/etc/sasldb2'}
 
@@ -66,12 +69,24 @@ CASES = {
     'postfix-submission-no-cipher': ({'postfix_submission_tls_ciphers': []}, ['postfix_submission_tls_ciphers is empty']),
     'postfix-unknown-key-type': ({'postfix_tls_selfsigned_key_type': 'dsa-1024'}, ['postfix_tls_selfsigned_key_type']),
     'postfix-certificate-for-ten-years': ({'postfix_tls_selfsigned_valid_days': 3650}, ['postfix_tls_selfsigned_valid_days']),
+    # SMTP client: implicit TLS only with encrypt or stronger; policy services by endpoint.
+    'postfix-wrappermode-with-may': ({'postfix_smtp_tls_wrappermode': True, 'postfix_smtp_tls_security_level': 'may'},
+                                     ['postfix_smtp_tls_wrappermode', 'postfix_smtp_tls_security_level']),
+    'postfix-bad-policy-service': ({'postfix_submission_policy_services': ['ratelimit/policy']},
+                                   ['postfix_submission_policy_services']),
     'cyrus-sasl-unknown-mechanism': ({'cyrus_sasl_mech_list': ['PLAIN', 'ANONYMOUS']}, ['cyrus_sasl_mech_list']),
     'cyrus-sasl-newline-in-option': ({'cyrus_sasl_options': {'log_level': '3\nmech_list: ANONYMOUS PLAIN'}},
                                      ['cyrus_sasl_options']),
     # sasl_users role (exclusive: a failing run must not remove anyone). The task
     # runs with no_log, so its error is censored: only the task is named.
     'sasl-users-empty-password': (dict(SASLDB, sasl_users_list=GOOD_USERS + [{'name': 'eve', 'password': ''}]), ['Provision the SASL users']),
+    # The sender login map: an alias that is no address (the unit tests cover the other checks).
+    'sasl-users-bad-alias': (
+        dict(SASLDB, sasl_users_list=GOOD_USERS + [{'name': 'eve', 'password': 'Eve-Secret', 'aliases': ['eve at example.org']}]),
+        ['sasl_users_list', 'aliases', 'eve']),
+    # The send_limit and fail2ban roles check everything before they install anything.
+    'send-limit-limit-without-window': ({'send_limit_limits': [{'recipients': 5}]}, ['send_limit_limits']),
+    'fail2ban-bad-ignoreip': ({'fail2ban_postfix_sasl_ignoreip': ['not-an-address']}, ['fail2ban_postfix_sasl_ignoreip']),
     # The sasldb cannot lock a user: refused (not ignored, which would leave eve able to log in).
     'sasl-users-locked-on-sasldb': (dict(SASLDB, sasl_users_list=GOOD_USERS + [{'name': 'eve', 'password': 'Eve-Secret', 'locked': True}]),
                                     ['sasl_users_list sets locked for eve']),
@@ -82,8 +97,8 @@ def _state(server):
     """Checksums, owners and modes of the managed files and what the running Postfix uses, in one exec."""
     files = ' '.join(MANAGED_FILES)
     return server.check_output(
-        'sha256sum %s; stat -c "%%n %%U:%%G %%a" %s; echo; postconf -n; echo; cat /var/spool/postfix/pid/master.pid; '
-        'sasldblistusers2 -f /var/spool/postfix/etc/sasldb2' % (files, files))
+        'sha256sum %s; stat -c "%%n %%U:%%G %%a" %s; echo; postconf -n; postconf -P; echo; cat /var/spool/postfix/pid/master.pid; '
+        'sasldblistusers2 -f /var/spool/postfix/etc/sasldb2; dpkg-query -W fail2ban 2>&1 || true' % (files, files))
 
 
 @pytest.mark.parametrize('case', list(CASES))

@@ -38,6 +38,9 @@ def run(program):
     result = {'steps': []}
     if program.get('tls') == 'wrapper':
         client = smtplib.SMTP_SSL(timeout=timeout, context=_context())
+        # SMTP_SSL wraps the socket with the host given to its constructor (Python 3.13
+        # refuses the empty one); connect() below gets it, so the greeting is recorded.
+        client._host = program.get('server', '127.0.0.1')  # pylint: disable=protected-access
     else:
         client = smtplib.SMTP(timeout=timeout)
     code, message = client.connect(program.get('server', '127.0.0.1'), program.get('port', 25))

@@ -1,0 +1,127 @@
+"""fail2ban's postfix-sasl jail on relay-server, tested for real from outside.
+
+relay-backup (outside relay-server's mynetworks) fails SMTP AUTH until the jail
+bans it: its connections to the SMTP ports are refused while relay-client
+still logs in, and after the ban time relay-backup gets in again. Failures
+from 127.0.0.1 (mynetworks) never ban. The jail works on the journal
+(backend systemd) and bans with nftables, inside the container (NET_ADMIN).
+
+This file runs before test_relay.py (file order), so relay-client has not
+failed any AUTH yet, and the ban is over before relay-backup forwards mail to
+relay-server in the failover test.
+"""
+
+import shlex
+import time
+
+import pytest
+import testinfra
+
+from helpers.smtp import auth_plain, smtp_dialog
+
+SERVER = 'relay-server'
+ATTACKER = 'relay-backup'
+OTHER = 'relay-client'
+JAIL = 'postfix-sasl'
+MAXRETRY = 3
+BANTIME = 30
+USER, PASSWORD = 'relay-client@mailstack.test', 'relay-test-password'
+MYNETWORKS = ['127.0.0.0/8', '::1/128']
+
+
+def _host(name):
+    # podman exec directly: the ansible:// backend starts Ansible for every command.
+    return testinfra.get_host('podman://' + name)
+
+
+@pytest.fixture(scope='module')
+def server():
+    return _host(SERVER)
+
+
+@pytest.fixture(scope='module')
+def attacker():
+    return _host(ATTACKER)
+
+
+@pytest.fixture(scope='module')
+def other():
+    return _host(OTHER)
+
+
+def _auth(client, password, server=SERVER, port=587):
+    """One SMTP session from `client`: AUTH PLAIN after STARTTLS (or on 465 with implicit TLS); the AUTH reply code."""
+    program = {'server': server, 'port': port, 'tls': 'wrapper' if port == 465 else 'none',
+               'steps': (['@EHLO'] if port == 465 else ['@EHLO', '@STARTTLS']) + [auth_plain(USER, password), 'QUIT']}
+    result = smtp_dialog(client, program)
+    return [step['code'] for step in result['steps'] if step['step'].startswith('AUTH')][0]
+
+
+def _connect(client, port):
+    """Open a TCP connection from `client` to the server's port; 'refused', 'timeout' or 'open'."""
+    probe = ('import socket\ntry:\n    socket.create_connection((%r, %d), timeout=5).close()\n    print("open")\n'
+             'except ConnectionRefusedError:\n    print("refused")\nexcept OSError:\n    print("timeout")\n') % (SERVER, port)
+    return client.check_output('python3 -c %s' % shlex.quote(probe))
+
+
+def _banned(server):
+    status = server.check_output('fail2ban-client status %s' % JAIL)
+    for line in status.splitlines():
+        if 'Banned IP list:' in line:
+            return line.split(':', 1)[1].split()
+    raise AssertionError(status)
+
+
+def _ip(host):
+    return host.check_output('hostname -I').split()[0]
+
+
+def _wait(what, probe, timeout):
+    deadline = time.monotonic() + timeout
+    while not probe():
+        assert time.monotonic() < deadline, 'gave up after %d s waiting for %s' % (timeout, what)
+        time.sleep(1)
+
+
+def test_jail_is_active_on_the_journal_with_the_scenario_settings(server):
+    assert server.service('fail2ban').is_running and server.service('fail2ban').is_enabled
+    get = {name: server.check_output('fail2ban-client get %s %s' % (JAIL, name))
+           for name in ('maxretry', 'bantime', 'findtime', 'journalmatch', 'ignoreip', 'actions')}
+    assert get['maxretry'] == str(MAXRETRY) and get['bantime'] == str(BANTIME) and get['findtime'] == '600', get
+    assert 'SYSLOG_FACILITY=2' in get['journalmatch'], get
+    assert 'nftables-multiport' in get['actions'], get
+    for network in ('127.0.0.0/8', '::1'):
+        assert network in get['ignoreip'], get
+
+
+def test_mynetworks_is_never_banned(server):
+    # 127.0.0.1 is in relay-server's mynetworks: more failures than maxretry, from the server itself.
+    codes = [_auth(server, 'wrong-password-%d' % n, server='127.0.0.1') for n in range(MAXRETRY + 2)]
+    assert codes == [535] * (MAXRETRY + 2), codes
+    # fail2ban saw them (so the check below is not vacuous) and ignored them.
+    _wait('fail2ban to ignore 127.0.0.1', lambda: 'Ignore 127.0.0.1' in server.check_output(
+        'cat /var/log/fail2ban.log'), 30)
+    assert '127.0.0.1' not in _banned(server)
+    assert _auth(server, PASSWORD, server='127.0.0.1') == 235
+
+
+def test_failed_auths_ban_the_client_while_another_still_authenticates(server, attacker, other):
+    attacker_ip = _ip(attacker)
+    assert attacker_ip not in _banned(server)
+    assert _connect(attacker, 587) == 'open'
+    codes = [_auth(attacker, 'guess-%d' % n) for n in range(MAXRETRY)]
+    assert codes == [535] * MAXRETRY, codes
+    _wait('the ban of %s' % attacker_ip, lambda: attacker_ip in _banned(server), 30)
+    for port in (25, 465, 587):
+        assert _connect(attacker, port) == 'refused', port
+    # Another client, also outside mynetworks, still logs in (465 and 587).
+    assert _ip(other) not in _banned(server)
+    assert _auth(other, PASSWORD, port=465) == 235
+    assert _auth(other, PASSWORD, port=587) == 235
+
+
+def test_after_the_ban_time_the_client_gets_in_again(server, attacker):
+    attacker_ip = _ip(attacker)
+    _wait('the end of the ban of %s' % attacker_ip, lambda: attacker_ip not in _banned(server), BANTIME + 30)
+    assert _connect(attacker, 587) == 'open'
+    assert _auth(attacker, PASSWORD) == 235

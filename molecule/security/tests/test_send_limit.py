@@ -1,0 +1,93 @@
+"""The per-SASL-user send limit (send_limit role, policyd-rate-limit), on submission (587).
+
+The scenario allows 5 recipients per 30 s per login, and alice and bob (whom
+the other tests use) no limit (send_limit_per_login). carol and dave are used
+by no other test. The dialogues run inside security-server against 127.0.0.1
+(exempt from anvil's rates, not from the send limit) with real SMTP commands;
+every RCPT the policy service accepts counts, even though no message is sent
+(RSET). When the policy service is down, Postfix defers (451 4.3.5): never an
+unlimited send.
+"""
+
+import time
+
+import pytest
+
+from helpers.smtp import rcpt_replies
+from security_helpers import PASSWORDS, dialog, plain
+
+LIMIT = 5
+WINDOW = 30
+POLICY = 'unix:ratelimit/policy'
+SOCKET = '/var/spool/postfix/ratelimit/policy'
+
+
+def _rcpts(server, login, count):
+    """Log in as `login`, send as his own address to `count` recipients in one transaction; the RCPT replies."""
+    user = login.split('@')[0]
+    steps = ['@EHLO', '@STARTTLS', 'AUTH PLAIN ' + plain('', login, PASSWORDS[user]), 'MAIL FROM:<%s@mailstack.test>' % user]
+    steps += ['RCPT TO:<r%d@outside.example.net>' % n for n in range(count)] + ['RSET', 'QUIT']
+    result = dialog(server, steps)
+    assert result['steps'][2]['code'] == 235 and result['steps'][3]['code'] == 250, result
+    return rcpt_replies(result)
+
+
+def _wait_for_socket(server):
+    for _attempt in range(30):
+        if server.file(SOCKET).is_socket:
+            return
+        time.sleep(1)
+    raise AssertionError('no policy socket at %s' % SOCKET)
+
+
+def test_policy_service_runs_and_only_postfix_reaches_it(server):
+    assert server.service('policyd-rate-limit').is_running and server.service('policyd-rate-limit').is_enabled
+    socket = server.file(SOCKET)
+    assert socket.is_socket and (socket.user, socket.group, socket.mode) == ('policyd-rate-limit', 'postfix', 0o660)
+    option = server.check_output('postconf -P submission/inet/smtpd_recipient_restrictions')
+    assert option.endswith('check_policy_service %s' % POLICY), option
+
+
+@pytest.fixture(scope='module')
+def carol_over_the_limit(server):
+    started = time.monotonic()
+    replies = _rcpts(server, 'carol', LIMIT + 1)
+    return started, replies
+
+
+def test_user_over_the_limit_gets_a_4xx_at_rcpt(carol_over_the_limit):
+    replies = carol_over_the_limit[1]
+    assert [reply[0] for reply in replies[:LIMIT]] == [250] * LIMIT, replies
+    code, text = replies[LIMIT]
+    assert code == 450 and '4.7.1' in text and 'Send limit reached' in text, replies
+
+
+def test_another_user_is_unaffected(server, carol_over_the_limit):
+    assert carol_over_the_limit[1][LIMIT][0] == 450
+    assert [reply[0] for reply in _rcpts(server, 'dave', 2)] == [250, 250]
+    # carol is still over her limit meanwhile.
+    assert _rcpts(server, 'carol', 1)[0][0] == 450
+
+
+def test_the_limit_resets_after_its_window(server, carol_over_the_limit):
+    started = carol_over_the_limit[0]
+    time.sleep(max(0, started + WINDOW + 2 - time.monotonic()))
+    assert [reply[0] for reply in _rcpts(server, 'carol', 2)] == [250, 250]
+
+
+def test_per_login_limits_replace_the_default(server):
+    # send_limit_per_login gives alice no limit (logged in either way: Cyrus reports alice@mailstack.test).
+    for login in ('alice', 'alice@mailstack.test'):
+        assert [reply[0] for reply in _rcpts(server, login, LIMIT + 2)] == [250] * (LIMIT + 2)
+
+
+def test_policy_service_down_defers_never_accepts(server):
+    server.check_output('systemctl stop policyd-rate-limit')
+    try:
+        replies = _rcpts(server, 'dave', 1)
+        code, text = replies[0]
+        assert code == 451 and '4.3.5' in text, replies
+    finally:
+        server.check_output('systemctl start policyd-rate-limit')
+    _wait_for_socket(server)
+    assert _rcpts(server, 'dave', 1)[0][0] == 250
