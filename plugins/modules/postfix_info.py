@@ -44,8 +44,8 @@ options:
     version_added: 0.2.0
   files:
     description:
-      - Absolute paths whose state is returned in RV(files): whether they exist, their type, mode, owner and group,
-        the SHA-1 checksum of a regular file and the target of a symlink. A symlink is not followed.
+      - Absolute paths whose state is returned in RV(files), that is whether they exist, their type, mode, owner and
+        group, the SHA-1 checksum of a regular file and the target of a symlink. A symlink is not followed.
       - With it, a role compares the files it would write with the live ones in this one call and skips the tasks
         that would find nothing to change.
     type: list
@@ -55,7 +55,7 @@ options:
   allow_missing:
     description:
       - When V(true), a host without Postfix (no C(postconf) command) or without C(main.cf) in O(config_dir) is not an
-        error: the module then returns only RV(installed), RV(main_cf_exists) and RV(files).
+        error. The module then returns only RV(installed), RV(main_cf_exists) and RV(files).
       - When V(false), such a host fails the task with a message saying what is missing.
     type: bool
     default: false
