@@ -168,13 +168,13 @@ def _account_name(lookup, number):
         return str(number)
 
 
-def file_state(path):
+def file_state(path, checksum=True):
     """What postfix_info reports for one path (not followed when a symlink).
 
     exists; and when it exists: type (file, directory, link or other), mode
     (four octal digits), owner and group (names, or numbers without a name),
-    checksum (SHA-1 of a regular file, as ansible.builtin.stat reports it) and
-    link_target (of a symlink).
+    checksum (SHA-1 of a regular file, as ansible.builtin.stat reports it;
+    left out without `checksum`) and link_target (of a symlink).
     """
     if not path or not os.path.isabs(path):
         raise ModuleError('files: %r is not an absolute path' % path)
@@ -185,7 +185,9 @@ def file_state(path):
     result = dict(exists=True, mode='%04o' % stat.S_IMODE(info.st_mode),
                   owner=_account_name(pwd.getpwuid, info.st_uid), group=_account_name(grp.getgrgid, info.st_gid))
     if stat.S_ISREG(info.st_mode):
-        result.update(type='file', checksum=_sha1(path))
+        result['type'] = 'file'
+        if checksum:
+            result['checksum'] = _sha1(path)
     elif stat.S_ISDIR(info.st_mode):
         result['type'] = 'directory'
     elif stat.S_ISLNK(info.st_mode):
@@ -450,6 +452,7 @@ def run_postfix_info(module):
     """
     p = module.params
     files = dict((path, file_state(path)) for path in p['files'])
+    files.update((path, file_state(path, checksum=False)) for path in p['secret_files'])
     presence = postfix_presence(module.get_bin_path('postconf', opt_dirs=TOOL_DIRS), p['config_dir'])
     if p['allow_missing'] and not (presence['installed'] and presence['main_cf_exists']):
         return dict(presence, files=files, changed=False)

@@ -52,6 +52,14 @@ options:
     elements: path
     default: []
     version_added: 0.2.0
+  secret_files:
+    description:
+      - Paths reported like those of O(files), but without a checksum, for files whose content is secret (such as
+        a sasldb with its passwords).
+    type: list
+    elements: path
+    default: []
+    version_added: 0.2.0
   allow_missing:
     description:
       - When V(true), a host without Postfix (no C(postconf) command) or without C(main.cf) in O(config_dir) is not an
@@ -126,10 +134,11 @@ main_cf_exists:
   sample: true
 files:
   description:
-    - For each path of O(files), keyed by the path as given, its state; C(exists) only when it does not exist.
+    - For each path of O(files) and O(secret_files), keyed by the path as given, its state; C(exists) only when it
+      does not exist.
     - C(type) is V(file), V(directory), V(link) or V(other); C(mode) four octal digits; C(owner) and C(group) names
       (numbers when the host has no name for them); C(checksum) the SHA-1 of a regular file (as M(ansible.builtin.stat)
-      computes it); C(link_target) the target of a symlink.
+      computes it; not for O(secret_files)); C(link_target) the target of a symlink.
   returned: always
   type: dict
   version_added: 0.2.0
@@ -259,6 +268,7 @@ def main():
             parameters=dict(type='list', elements='str', default=[]),
             tables=dict(type='list', elements='str', default=[]),
             files=dict(type='list', elements='path', default=[]),
+            secret_files=dict(type='list', elements='path', default=[]),
             allow_missing=dict(type='bool', default=False),
             **CONFIG_DIR_OPTION
         ),

@@ -303,3 +303,11 @@ def test_file_state(tmp_path, case):
 def test_file_state_refuses_a_relative_path(path):
     with pytest.raises(ModuleError, match='not an absolute path'):
         pc.file_state(path)
+
+
+def test_file_state_without_checksum_for_secret_files(tmp_path):
+    path = tmp_path / 'sasldb2'
+    path.write_text('secret')
+    path.chmod(0o640)
+    state = pc.file_state(str(path), checksum=False)
+    assert 'checksum' not in state and state['type'] == 'file' and state['mode'] == '0640'
