@@ -30,7 +30,7 @@ def has_line_break(value):
     """Whether `value`, one level of lists and dicts inside it or one level below that, holds a line break."""
     parts = []
     for item in _items(value):
-        parts.extend(list(item.keys()) + list(item.values()) if isinstance(item, dict) else [item])
+        parts.extend(_items(item))
     return any(_LINE_BREAK.search(str(part)) for part in parts)
 
 
