@@ -268,7 +268,8 @@ def main():
             parameters=dict(type='list', elements='str', default=[]),
             tables=dict(type='list', elements='str', default=[]),
             files=dict(type='list', elements='path', default=[]),
-            secret_files=dict(type='list', elements='path', default=[]),
+            # Paths, not secrets: no_log would hide them from the result.
+            secret_files=dict(type='list', elements='path', default=[], no_log=False),
             allow_missing=dict(type='bool', default=False),
             **CONFIG_DIR_OPTION
         ),
