@@ -1,12 +1,12 @@
 """The certificate-renewal hook on default-debian13, tested by swapping the files as a renewal does.
 
-prepare.yml laid out a certificate as certbot does (ECDSA P-256) and the
+prepare.yml laid out a certificate as certbot does (RSA 3072) and the
 postfix role serves it through the hook (postfix_tls_renewal_hook): Postfix
 reads only the checked copy /etc/postfix/tls/smtpd-chain.pem. Each test puts
 a new pair where certbot would, runs the hook from certbot's deploy
 directory with certbot's RENEWED_LINEAGE, and asks the running Postfix with
-openssl s_client which certificate it serves: a good renewal (an RSA key this
-time: the hook does not care about the key type) is served on 25, 465 and
+openssl s_client which certificate it serves: a good renewal (an ECDSA key
+this time: the hook does not care about the key type) is served on 25, 465 and
 587; a mismatched key, an expired certificate and a wrong name are refused,
 the previous certificate keeps serving (even after a reload) and the journal
 says why.
@@ -55,14 +55,24 @@ def _wait_served(box, fingerprint):
         time.sleep(2)
 
 
-def _make_pair(box, name, newkey='rsa:2048', cn=NAME, days='30'):
-    """A self-signed pair in WORK/<name>.{crt,key}; days -1 makes an expired one."""
+# The names the role requires: myhostname and postfix_tls_renewal_hook_names.
+NAMES = (NAME, HOST)
+# An ECDSA P-256 key (openssl req's -newkey), as a renewal may bring another key type.
+ECDSA = 'ec -pkeyopt ec_paramgen_curve:P-256'
+# A validity that ended long ago (openssl x509 -days no longer takes a negative number).
+EXPIRED = '-not_before 20200101000000Z -not_after 20200102000000Z'
+
+
+def _make_pair(box, name, newkey='rsa:2048', names=NAMES, validity='-days 30'):
+    """A self-signed pair in WORK/<name>.{crt,key} for the DNS names given, CN the first."""
     path = '%s/%s' % (WORK, name)
     ext = '%s.ext' % path
-    box.check_output('mkdir -p %s && printf %%s %s > %s' % (WORK, shlex.quote('subjectAltName=DNS:%s' % cn), ext))
-    box.check_output('openssl req -new -newkey %s -nodes -subj /CN=%s -keyout %s.key -out %s.csr 2>/dev/null' % (newkey, cn, path, path))
-    box.check_output('openssl x509 -req -in %s.csr -signkey %s.key -days %s -extfile %s -out %s.crt 2>/dev/null'
-                     % (path, path, days, ext, path))
+    san = 'subjectAltName=' + ','.join('DNS:' + dns_name for dns_name in names)
+    box.check_output('mkdir -p %s && printf %%s %s > %s' % (WORK, shlex.quote(san), ext))
+    box.check_output('openssl req -new -newkey %s -nodes -subj /CN=%s -keyout %s.key -out %s.csr 2>/dev/null'
+                     % (newkey, names[0], path, path))
+    box.check_output('openssl x509 -req -in %s.csr -signkey %s.key %s -extfile %s -out %s.crt 2>/dev/null'
+                     % (path, path, validity, ext, path))
     return path + '.crt', path + '.key'
 
 
@@ -81,8 +91,8 @@ def _journal(box):
 
 @pytest.fixture(scope='module')
 def renewed(box):
-    """A good renewal: a new RSA pair in the lineage, deployed by the hook."""
-    cert, key = _make_pair(box, 'renewed-rsa')
+    """A good renewal: a new ECDSA pair in the lineage, deployed by the hook."""
+    cert, key = _make_pair(box, 'renewed-ecdsa', newkey=ECDSA)
     _install(box, cert, key)
     result = _hook(box)
     return {'cert': cert, 'key': key, 'result': result, 'fingerprint': _fingerprint(box, cert)}
@@ -90,11 +100,12 @@ def renewed(box):
 
 def test_postfix_serves_the_checked_copy_of_the_given_pair(box):
     assert box.check_output('postconf -h smtpd_tls_chain_files') == CHAIN
-    assert box.check_output('postconf -h smtpd_tls_cert_file smtpd_tls_key_file') == '\n'
+    # Expanded: smtpd_tls_key_file defaults to $smtpd_tls_cert_file.
+    assert box.check_output('postconf -hx smtpd_tls_cert_file smtpd_tls_key_file').strip() == ''
     chain = box.file(CHAIN)
     assert (chain.user, chain.group, chain.mode) == ('root', 'root', 0o600)
     assert box.file(HOOK).is_symlink and box.file(HOOK).linked_to == '/usr/local/sbin/mailstack-postfix-tls-deploy'
-    assert box.check_output('openssl x509 -in %s/fullchain.pem -noout -text' % LIVE).count('id-ecPublicKey') == 1
+    assert 'Public-Key: (3072 bit)' in box.check_output('openssl x509 -in %s/fullchain.pem -noout -text' % LIVE)
     _wait_served(box, _fingerprint(box, LIVE + '/fullchain.pem'))
 
 
@@ -109,8 +120,9 @@ def test_a_good_renewal_is_checked_deployed_and_served(box, renewed):
 BAD = {
     'mismatched-key': ('the key does not belong to the certificate', lambda box: (
         _make_pair(box, 'other-a')[0], _make_pair(box, 'other-b')[1])),
-    'expired': ('the certificate expired on', lambda box: _make_pair(box, 'expired', days='-1')),
-    'wrong-name': ('the certificate does not cover the name %s' % NAME, lambda box: _make_pair(box, 'wrong-name', cn='mail.example.org')),
+    'expired': ('the certificate expired on', lambda box: _make_pair(box, 'expired', validity=EXPIRED)),
+    'wrong-name': ('the certificate does not cover the name %s' % NAME,
+                   lambda box: _make_pair(box, 'wrong-name', names=('mail.example.org',))),
 }
 
 
