@@ -60,10 +60,35 @@ options:
     elements: path
     default: []
     version_added: 0.2.0
+  packages:
+    description:
+      - Debian packages whose installed state C(dpkg-query) is asked for; those it does not list as installed are
+        returned in RV(packages_missing). Read even when Postfix is missing (O(allow_missing)), so that a role can
+        ask before installing anything.
+    type: list
+    elements: str
+    default: []
+    version_added: 0.2.0
+  users:
+    description:
+      - Local users whose groups are returned in RV(users), for example V(postfix) to learn whether it is already
+        in the group of the sasldb.
+    type: list
+    elements: str
+    default: []
+    version_added: 0.2.0
+  systemd_units:
+    description:
+      - systemd units whose state (C(systemctl is-active) and C(is-enabled)) is returned in RV(systemd_units).
+    type: list
+    elements: str
+    default: []
+    version_added: 0.2.0
   allow_missing:
     description:
       - When V(true), a host without Postfix (no C(postconf) command) or without C(main.cf) in O(config_dir) is not an
-        error. The module then returns only RV(installed), RV(main_cf_exists) and RV(files).
+        error. The module then returns only RV(installed), RV(main_cf_exists), RV(files), RV(packages_missing),
+        RV(users) and RV(systemd_units).
       - When V(false), such a host fails the task with a message saying what is missing.
     type: bool
     default: false
@@ -106,6 +131,19 @@ EXAMPLES = r'''
     files: [/etc/postfix/main.cf]
   register: postfix
 
+- name: Learn which packages are missing, who is in which group and whether Postfix runs
+  mailstack.sasl_postfix.postfix_info:
+    allow_missing: true
+    packages: [postfix, sasl2-bin]
+    users: [postfix]
+    systemd_units: [postfix]
+  register: postfix
+
+- name: Install only what is missing
+  ansible.builtin.apt:
+    name: "{{ postfix.packages_missing }}"
+  when: postfix.packages_missing | length > 0
+
 - name: Say what is missing
   ansible.builtin.debug:
     msg: "postconf found: {{ postfix.installed }}, main.cf: {{ postfix.main_cf_exists }}"
@@ -144,6 +182,32 @@ files:
   version_added: 0.2.0
   sample: {"/etc/postfix/main.cf": {exists: true, type: file, mode: "0644", owner: root, group: root,
            checksum: 2aae6c35c94fcfb415dbe95f408b9ce91ee846ed}, "/etc/postfix/sasl_passwd": {exists: false}}
+packages_missing:
+  description:
+    - The packages of O(packages) that dpkg does not list as installed (not installed, only their configuration
+      left, half-installed, unknown to dpkg, or written with a version or an architecture), in the order given.
+  returned: always
+  type: list
+  elements: str
+  version_added: 0.2.0
+  sample: [sasl2-bin]
+users:
+  description:
+    - For each user of O(users), C(exists); and when it exists C(primary_group) and C(groups), its supplementary
+      groups, sorted.
+  returned: always
+  type: dict
+  version_added: 0.2.0
+  sample: {postfix: {exists: true, primary_group: postfix, groups: [sasl]}}
+systemd_units:
+  description:
+    - For each unit of O(systemd_units), C(active) and C(enabled) as C(systemctl is-active) and C(is-enabled) print
+      them (for example V(active), V(inactive); V(enabled), V(disabled), V(static)), V(unknown) when they print
+      nothing. Empty on a host without C(systemctl).
+  returned: always
+  type: dict
+  version_added: 0.2.0
+  sample: {postfix: {active: active, enabled: enabled}}
 mail_version:
   description: The Postfix version (C(postconf -h mail_version)).
   returned: when Postfix was read (always, unless O(allow_missing) found none)
@@ -270,6 +334,9 @@ def main():
             files=dict(type='list', elements='path', default=[]),
             # Paths, not secrets: no_log would hide them from the result.
             secret_files=dict(type='list', elements='path', default=[], no_log=False),
+            packages=dict(type='list', elements='str', default=[]),
+            users=dict(type='list', elements='str', default=[]),
+            systemd_units=dict(type='list', elements='str', default=[]),
             allow_missing=dict(type='bool', default=False),
             **CONFIG_DIR_OPTION
         ),
