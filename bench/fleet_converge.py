@@ -18,7 +18,10 @@ every figure includes its connection setup. Per host, the PLAY RECAP gives
 the tasks run (ok + changed + failed) and skipped. Each run also reports the
 controller's CPU time (ansible-playbook and the processes it waited for) per
 task and host, skipped tasks included: it changes much less with the
-machine's load than the wall time. The table ends with each size's re-run
+machine's load than the wall time. It also reports the hosts' CPU time (the
+containers' cgroups: sshd, the modules' Python, the daemons), which a real
+fleet spends on the hosts' own processors but which here shares the same
+cores as the controller. The table ends with each size's re-run
 against the smallest size's (the N=10/N=1 ratio).
 
 Usage (from the repository root):
@@ -136,6 +139,24 @@ def load():
     return '%.2f %.2f %.2f' % os.getloadavg()
 
 
+def cgroup_cpu_seconds(cgroup_path, root='/sys/fs/cgroup'):
+    """CPU seconds a cgroup has used (cgroup v2 cpu.stat, or v1 cpuacct.usage); None when neither is readable."""
+    relative = cgroup_path.lstrip('/')
+    try:
+        with open(os.path.join(root, relative, 'cpu.stat'), encoding='ascii') as handle:
+            for line in handle:
+                key, _sep, value = line.partition(' ')
+                if key == 'usage_usec':
+                    return int(value) / 1e6
+    except OSError:
+        pass
+    try:
+        with open(os.path.join(root, 'cpuacct', relative, 'cpuacct.usage'), encoding='ascii') as handle:
+            return int(handle.read()) / 1e9
+    except (OSError, ValueError):
+        return None
+
+
 class Fleet:
     """The bench's containers, network and temporary directory; `close()` removes all of them."""
 
@@ -186,6 +207,17 @@ class Fleet:
         self.ssh.add(names, network=self.network)
         inventory = os.path.join(self.tmp, 'inventory-%d.yml' % size)
         return self.ssh.write_inventory(inventory, group=GROUP, group_vars=server_vars())
+
+    def hosts_cpu(self):
+        """CPU seconds the fleet's containers have used so far (None when a cgroup cannot be read)."""
+        total = 0.0
+        for name in self.containers:
+            path = self._podman('inspect', '--format', '{{.State.CgroupPath}}', name).strip()
+            seconds = cgroup_cpu_seconds(path)
+            if seconds is None:
+                return None
+            total += seconds
+        return total
 
     def remove_hosts(self):
         if self.ssh is not None:
@@ -243,39 +275,48 @@ def measure(fleet, size, image):
     results = {}
     for label, args in RUNS:
         fleet.close_connections()
+        hosts_before = fleet.hosts_cpu()
         seconds, cpu, rc, output = fleet.ansible('ansible-playbook', inventory, size, playbook, *args)
+        hosts_after = fleet.hosts_cpu()
         recap = parse_recap(output)
         if rc != 0 or len(recap) != size:
             raise RuntimeError('%s with N=%d failed (rc=%d):\n%s' % (label, size, rc, output[-6000:]))
-        results[label] = (seconds, cpu, recap)
-        print('N=%-3d %-20s %6.1f s  controller CPU %6.1f s (%.3f s per task per host)  per host: tasks run=%s '
-              'skipped=%s ok=%s changed=%s  (load %s)' % (
-                  size, label, seconds, cpu, cpu_per_task(cpu, recap), per_host(recap, tasks_run),
+        hosts = None if hosts_before is None or hosts_after is None else hosts_after - hosts_before
+        results[label] = (seconds, cpu, recap, hosts)
+        print('N=%-3d %-20s %6.1f s  controller CPU %6.1f s (%.3f s per task per host)  hosts CPU %s  per host: '
+              'tasks run=%s skipped=%s ok=%s changed=%s  (load %s)' % (
+                  size, label, seconds, cpu, cpu_per_task(cpu, recap), seconds_or_dash(hosts), per_host(recap, tasks_run),
                   per_host(recap, lambda c: c['skipped']), per_host(recap, lambda c: c['ok']),
                   per_host(recap, lambda c: c['changed']), load()))
     fleet.remove_hosts()
     return results
 
 
+def seconds_or_dash(seconds):
+    return '-' if seconds is None else '%.1f s' % seconds
+
+
 def print_table(figures):
     print()
     print('| hosts (forks) | first converge | idempotent re-run | re-run / first | check --diff '
           '| tasks run / skipped per host, first | tasks run / skipped per host, re-run | changed on re-run '
-          '| controller CPU per task per host, re-run |')
-    print('|---|---|---|---|---|---|---|---|---|')
+          '| controller CPU per task per host, re-run | controller / hosts CPU, re-run |')
+    print('|---|---|---|---|---|---|---|---|---|---|')
     for size in sorted(figures):
         first, rerun, check = (figures[size][label] for label, _args in RUNS)
-        print('| %d (%d) | %.1f s | %.1f s | %.0f%% | %.1f s | %s / %s | %s / %s | %s | %.3f s |' % (
+        print('| %d (%d) | %.1f s | %.1f s | %.0f%% | %.1f s | %s / %s | %s / %s | %s | %.3f s | %.1f s / %s |' % (
             size, size, first[0], rerun[0], 100 * rerun[0] / first[0], check[0],
             per_host(first[2], tasks_run), per_host(first[2], lambda c: c['skipped']),
             per_host(rerun[2], tasks_run), per_host(rerun[2], lambda c: c['skipped']),
-            per_host(rerun[2], lambda c: c['changed']), cpu_per_task(rerun[1], rerun[2])))
+            per_host(rerun[2], lambda c: c['changed']), cpu_per_task(rerun[1], rerun[2]), rerun[1],
+            seconds_or_dash(rerun[3])))
     smallest = min(figures)
     for size in sorted(figures)[1:]:
         rerun, base = figures[size]['idempotent re-run'], figures[smallest]['idempotent re-run']
-        print('re-run N=%d / N=%d: %.2fx wall time, %.2fx controller CPU   first converge N=%d / N=%d: %.2fx' % (
-            size, smallest, rerun[0] / base[0], rerun[1] / base[1],
-            size, smallest, figures[size]['first converge'][0] / figures[smallest]['first converge'][0]))
+        hosts = '-' if None in (rerun[3], base[3]) or not base[3] else '%.2fx' % (rerun[3] / base[3])
+        print('re-run N=%d / N=%d: %.2fx wall time, %.2fx controller CPU, %s hosts CPU   first converge N=%d / N=%d: '
+              '%.2fx' % (size, smallest, rerun[0] / base[0], rerun[1] / base[1], hosts,
+                         size, smallest, figures[size]['first converge'][0] / figures[smallest]['first converge'][0]))
 
 
 def _sizes(text):

@@ -15,6 +15,9 @@ import tempfile
 # The C locale keeps tool output parseable and error messages in English.
 C_LOCALE = {'LANG': 'C', 'LC_ALL': 'C', 'LC_MESSAGES': 'C'}
 
+# Where the system tools are when PATH lacks the sbin directories.
+TOOL_DIRS = ['/usr/sbin', '/sbin', '/usr/local/sbin']
+
 _CONTROL_OR_SPACE = re.compile(r'[\s\x00-\x1f\x7f]')
 
 
@@ -47,7 +50,7 @@ def run_tool(module, argv, data=None, check_rc=False):
 
 def find_tool(module, name, package):
     """Return the path of an external tool, or raise an error that names the package to install."""
-    path = module.get_bin_path(name, opt_dirs=['/usr/sbin', '/sbin', '/usr/local/sbin'])
+    path = module.get_bin_path(name, opt_dirs=TOOL_DIRS)
     if not path:
         raise ModuleError('%s not found on the host: install the %s package' % (name, package))
     return path

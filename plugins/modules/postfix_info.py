@@ -15,8 +15,9 @@ description:
   - Returns the Postfix version, the SASL server and client plugin types, the lookup table types,
     whether the build has TLS and SASL support, the main directories, the C(master.cf) services (program and chroot),
     all read from the real C(postconf) command.
-  - On request also the values of more parameters (O(parameters)) and whether the index files of lookup tables are
-    there (O(tables)), so that a role reads the live state once instead of parsing C(postconf) output itself.
+  - On request also the values of more parameters (O(parameters)), whether the index files of lookup tables are
+    there (O(tables)) and the state of files (O(files)), so that a role reads the live state once instead of
+    parsing C(postconf) output or running M(ansible.builtin.stat) itself.
 author:
   - mailstack.sasl_postfix contributors (@mailstack)
 extends_documentation_fragment:
@@ -40,6 +41,57 @@ options:
     type: list
     elements: str
     default: []
+    version_added: 0.2.0
+  files:
+    description:
+      - Absolute paths whose state is returned in RV(files), that is whether they exist, their type, mode, owner and
+        group, the SHA-1 checksum of a regular file and the target of a symlink. A symlink is not followed.
+      - With it, a role compares the files it would write with the live ones in this one call and skips the tasks
+        that would find nothing to change.
+    type: list
+    elements: path
+    default: []
+    version_added: 0.2.0
+  secret_files:
+    description:
+      - Paths reported like those of O(files), but without a checksum, for files whose content is secret (such as
+        a sasldb with its passwords).
+    type: list
+    elements: path
+    default: []
+    version_added: 0.2.0
+  packages:
+    description:
+      - Debian packages whose installed state C(dpkg-query) is asked for; those it does not list as installed are
+        returned in RV(packages_missing). Read even when Postfix is missing (O(allow_missing)), so that a role can
+        ask before installing anything.
+    type: list
+    elements: str
+    default: []
+    version_added: 0.2.0
+  users:
+    description:
+      - Local users whose groups are returned in RV(users), for example V(postfix) to learn whether it is already
+        in the group of the sasldb.
+    type: list
+    elements: str
+    default: []
+    version_added: 0.2.0
+  systemd_units:
+    description:
+      - systemd units whose state (C(systemctl is-active) and C(is-enabled)) is returned in RV(systemd_units).
+    type: list
+    elements: str
+    default: []
+    version_added: 0.2.0
+  allow_missing:
+    description:
+      - When V(true), a host without Postfix (no C(postconf) command) or without C(main.cf) in O(config_dir) is not an
+        error. The module then returns only RV(installed), RV(main_cf_exists), RV(files), RV(packages_missing),
+        RV(users) and RV(systemd_units).
+      - When V(false), such a host fails the task with a message saying what is missing.
+    type: bool
+    default: false
     version_added: 0.2.0
 seealso:
   - module: mailstack.sasl_postfix.postconf
@@ -72,84 +124,165 @@ EXAMPLES = r'''
 - name: Rebuild the aliases index when it is missing
   ansible.builtin.command: newaliases
   when: not postfix.tables['hash:/etc/aliases'].index_present
+
+- name: Learn whether Postfix is installed and configured, without failing on a new host
+  mailstack.sasl_postfix.postfix_info:
+    allow_missing: true
+    files: [/etc/postfix/main.cf]
+  register: postfix
+
+- name: Learn which packages are missing, who is in which group and whether Postfix runs
+  mailstack.sasl_postfix.postfix_info:
+    allow_missing: true
+    packages: [postfix, sasl2-bin]
+    users: [postfix]
+    systemd_units: [postfix]
+  register: postfix
+
+- name: Install only what is missing
+  ansible.builtin.apt:
+    name: "{{ postfix.packages_missing }}"
+  when: postfix.packages_missing | length > 0
+
+- name: Say what is missing
+  ansible.builtin.debug:
+    msg: "postconf found: {{ postfix.installed }}, main.cf: {{ postfix.main_cf_exists }}"
+  when: not (postfix.installed and postfix.main_cf_exists)
+
+- name: Write main.cf only when its content differs from the live file
+  ansible.builtin.template:
+    src: main.cf.j2
+    dest: /etc/postfix/main.cf
+    mode: "0644"
+  when: postfix.files['/etc/postfix/main.cf'].checksum | default('') != lookup('ansible.builtin.template', 'main.cf.j2') | hash('sha1')
 '''
 
 RETURN = r'''
+installed:
+  description: Whether the C(postconf) command was found (in the C(PATH), C(/usr/sbin), C(/sbin) or C(/usr/local/sbin)).
+  returned: always
+  type: bool
+  version_added: 0.2.0
+  sample: true
+main_cf_exists:
+  description: Whether O(config_dir) has a C(main.cf).
+  returned: always
+  type: bool
+  version_added: 0.2.0
+  sample: true
+files:
+  description:
+    - For each path of O(files) and O(secret_files), keyed by the path as given, its state; C(exists) only when it
+      does not exist.
+    - C(type) is V(file), V(directory), V(link) or V(other); C(mode) four octal digits; C(owner) and C(group) names
+      (numbers when the host has no name for them); C(checksum) the SHA-1 of a regular file (as M(ansible.builtin.stat)
+      computes it; not for O(secret_files)); C(link_target) the target of a symlink.
+  returned: always
+  type: dict
+  version_added: 0.2.0
+  sample: {"/etc/postfix/main.cf": {exists: true, type: file, mode: "0644", owner: root, group: root,
+           checksum: 2aae6c35c94fcfb415dbe95f408b9ce91ee846ed}, "/etc/postfix/sasl_passwd": {exists: false}}
+packages_missing:
+  description:
+    - The packages of O(packages) that dpkg does not list as installed (not installed, only their configuration
+      left, half-installed, unknown to dpkg, or written with a version or an architecture), in the order given.
+  returned: always
+  type: list
+  elements: str
+  version_added: 0.2.0
+  sample: [sasl2-bin]
+users:
+  description:
+    - For each user of O(users), C(exists); and when it exists C(primary_group) and C(groups), its supplementary
+      groups, sorted.
+  returned: always
+  type: dict
+  version_added: 0.2.0
+  sample: {postfix: {exists: true, primary_group: postfix, groups: [sasl]}}
+systemd_units:
+  description:
+    - For each unit of O(systemd_units), C(active) and C(enabled) as C(systemctl is-active) and C(is-enabled) print
+      them (for example V(active), V(inactive); V(enabled), V(disabled), V(static)), V(unknown) when they print
+      nothing. Empty on a host without C(systemctl).
+  returned: always
+  type: dict
+  version_added: 0.2.0
+  sample: {postfix: {active: active, enabled: enabled}}
 mail_version:
   description: The Postfix version (C(postconf -h mail_version)).
-  returned: success
+  returned: when Postfix was read (always, unless O(allow_missing) found none)
   type: str
   sample: 3.7.11
 sasl_server_types:
   description: SASL server plugin types (C(postconf -a)).
-  returned: success
+  returned: when Postfix was read (always, unless O(allow_missing) found none)
   type: list
   elements: str
   sample: [cyrus, dovecot]
 sasl_client_types:
   description: SASL client plugin types (C(postconf -A)).
-  returned: success
+  returned: when Postfix was read (always, unless O(allow_missing) found none)
   type: list
   elements: str
   sample: [cyrus]
 map_types:
   description: Lookup table types this Postfix supports (C(postconf -m)), dynamically loaded ones included.
-  returned: success
+  returned: when Postfix was read (always, unless O(allow_missing) found none)
   type: list
   elements: str
   sample: [btree, cidr, hash, lmdb, regexp, texthash]
 default_database_type:
   description: The default lookup table type (C(default_database_type)).
-  returned: success
+  returned: when Postfix was read (always, unless O(allow_missing) found none)
   type: str
   sample: hash
 tls_support:
   description:
     - Whether Postfix was built with TLS (C(-DUSE_TLS) in the C(CCARGS) recorded in C(makedefs.out), see RV(makedefs_file)).
     - Null when no C(makedefs.out) is found (Postfix older than 3.0, or removed).
-  returned: success
+  returned: when Postfix was read (always, unless O(allow_missing) found none)
   type: bool
   sample: true
 makedefs_file:
   description:
     - The C(makedefs.out) read for RV(tls_support) and RV(sasl_support), from C(meta_directory) (upstream, Debian 12)
       or C(/usr/share/postfix) (Debian 13); null when none was found.
-  returned: success
+  returned: when Postfix was read (always, unless O(allow_missing) found none)
   type: str
   sample: /etc/postfix/makedefs.out
 sasl_support:
   description: Whether Postfix was built with SASL authentication (C(-DUSE_SASL_AUTH) in the same C(CCARGS)), or null.
-  returned: success
+  returned: when Postfix was read (always, unless O(allow_missing) found none)
   type: bool
   sample: true
 config_directory:
   description: The configuration directory (C(config_directory)).
-  returned: success
+  returned: when Postfix was read (always, unless O(allow_missing) found none)
   type: str
   sample: /etc/postfix
 queue_directory:
   description: The queue directory, also the chroot directory of chrooted services (C(queue_directory)).
-  returned: success
+  returned: when Postfix was read (always, unless O(allow_missing) found none)
   type: str
   sample: /var/spool/postfix
 daemon_directory:
   description: Where the Postfix daemons are (C(daemon_directory)).
-  returned: success
+  returned: when Postfix was read (always, unless O(allow_missing) found none)
   type: str
   sample: /usr/lib/postfix/sbin
 data_directory:
   description: The data directory (C(data_directory)).
-  returned: success
+  returned: when Postfix was read (always, unless O(allow_missing) found none)
   type: str
   sample: /var/lib/postfix
 meta_directory:
   description: The directory of C(makedefs.out), C(postfix-files) and C(dynamicmaps.cf) (C(meta_directory)).
-  returned: success
+  returned: when Postfix was read (always, unless O(allow_missing) found none)
   type: str
   sample: /etc/postfix
 chroot_services:
   description: The C(master.cf) services (C(name/type)) that run chrooted in C(queue_directory), sorted.
-  returned: success
+  returned: when Postfix was read (always, unless O(allow_missing) found none)
   type: list
   elements: str
   sample: [smtp/inet, submission/inet, pickup/unix]
@@ -157,13 +290,13 @@ services:
   description:
     - Every C(master.cf) service (C(name/type)) with its program (C(command), without arguments) and whether it
       runs chrooted (C(chroot); C(-) in C(master.cf) means the default, C(n) since Postfix 3.0), from C(postconf -F).
-  returned: success
+  returned: when Postfix was read (always, unless O(allow_missing) found none)
   type: dict
   version_added: 0.2.0
   sample: {smtp/inet: {command: smtpd, chroot: true}, local/unix: {command: local, chroot: false}}
 parameters:
   description: The values in effect of the parameters named in O(parameters); null for a name C(postconf) does not know.
-  returned: success
+  returned: when Postfix was read (always, unless O(allow_missing) found none)
   type: dict
   version_added: 0.2.0
   sample: {inet_interfaces: all, inet_protocols: all}
@@ -173,7 +306,7 @@ tables:
     - C(type) and C(path) split from it; C(indexed) whether C(postmap) builds an index file for that type;
       C(index_files) those files; C(index_present) whether all of them exist (true for a type without index file);
       C(index_current) whether they also are not older than the source file.
-  returned: success
+  returned: when Postfix was read (always, unless O(allow_missing) found none)
   type: dict
   version_added: 0.2.0
   sample: {"hash:/etc/aliases": {type: hash, path: /etc/aliases, indexed: true, index_files: [/etc/aliases.db],
@@ -182,7 +315,7 @@ services_chroot:
   description:
     - Every C(master.cf) service and whether it runs chrooted (C(postconf -F '*/*/chroot');
       C(-) means the default, C(n) since Postfix 3.0).
-  returned: success
+  returned: when Postfix was read (always, unless O(allow_missing) found none)
   type: dict
   sample: {smtp/inet: true, local/unix: false}
 '''
@@ -198,6 +331,13 @@ def main():
         argument_spec=dict(
             parameters=dict(type='list', elements='str', default=[]),
             tables=dict(type='list', elements='str', default=[]),
+            files=dict(type='list', elements='path', default=[]),
+            # Paths, not secrets: no_log would hide them from the result.
+            secret_files=dict(type='list', elements='path', default=[], no_log=False),
+            packages=dict(type='list', elements='str', default=[]),
+            users=dict(type='list', elements='str', default=[]),
+            systemd_units=dict(type='list', elements='str', default=[]),
+            allow_missing=dict(type='bool', default=False),
             **CONFIG_DIR_OPTION
         ),
         supports_check_mode=True,

@@ -65,3 +65,21 @@ def test_server_vars_have_two_users_with_fresh_passwords_and_both_submission_ser
     assert [user['name'] for user in first['sasl_users_list']] == ['alice', 'bob']
     assert first['sasl_users_list'][0]['password'] != second['sasl_users_list'][0]['password']
     assert first['postfix_submission_enabled'] and first['postfix_submissions_enabled']
+
+
+def test_cgroup_cpu_seconds_reads_cgroup_v2(tmp_path):
+    scope = tmp_path / 'machine.slice' / 'libpod-abc.scope'
+    scope.mkdir(parents=True)
+    (scope / 'cpu.stat').write_text('usage_usec 2500000\nuser_usec 2000000\nsystem_usec 500000\n')
+    assert fleet_converge.cgroup_cpu_seconds('/machine.slice/libpod-abc.scope', root=str(tmp_path)) == 2.5
+
+
+def test_cgroup_cpu_seconds_reads_cgroup_v1_cpuacct(tmp_path):
+    group = tmp_path / 'cpuacct' / 'libpod_parent' / 'libpod-abc'
+    group.mkdir(parents=True)
+    (group / 'cpuacct.usage').write_text('1500000000\n')
+    assert fleet_converge.cgroup_cpu_seconds('/libpod_parent/libpod-abc', root=str(tmp_path)) == 1.5
+
+
+def test_cgroup_cpu_seconds_is_none_without_a_cgroup(tmp_path):
+    assert fleet_converge.cgroup_cpu_seconds('/libpod_parent/gone', root=str(tmp_path)) is None

@@ -254,3 +254,60 @@ def test_build_features_falls_back_to_usr_share(tmp_path):
     (meta / 'makedefs.out').write_text('# CCARGS=-DUSE_SASL_AUTH\n')
     assert pc.build_features(str(meta), (str(share),)) == (False, True, str(meta / 'makedefs.out'))
     assert pc.build_features(str(tmp_path / 'none'), ()) == (None, None, None)
+
+
+# -- postfix_info: presence and files ---------------------------------------
+
+@pytest.mark.parametrize('postconf_path, main_cf, expected', [
+    ('/usr/sbin/postconf', True, {'installed': True, 'main_cf_exists': True}),
+    ('/usr/sbin/postconf', False, {'installed': True, 'main_cf_exists': False}),
+    (None, True, {'installed': False, 'main_cf_exists': True}),
+    (None, False, {'installed': False, 'main_cf_exists': False}),
+])
+def test_postfix_presence(tmp_path, postconf_path, main_cf, expected):
+    if main_cf:
+        (tmp_path / 'main.cf').write_text('')
+    assert pc.postfix_presence(postconf_path, str(tmp_path)) == expected
+
+
+# name -> (how to make it under tmp_path, mode or None, the expected state without owner/group)
+FILE_STATES = {
+    'regular file': (lambda p: p.write_text('postmaster: root\n'), 0o640,
+                     {'exists': True, 'type': 'file', 'mode': '0640',
+                      'checksum': '3b2e0edc72fa183c186e23f324f5d2ad93cdad88'}),
+    'empty file': (lambda p: p.write_text(''), 0o644,
+                   {'exists': True, 'type': 'file', 'mode': '0644', 'checksum': 'da39a3ee5e6b4b0d3255bfef95601890afd80709'}),
+    'directory': (lambda p: p.mkdir(), 0o710, {'exists': True, 'type': 'directory', 'mode': '0710'}),
+    'symlink, not followed': (lambda p: p.symlink_to('/nonexistent/sasldb2'), None,
+                              {'exists': True, 'type': 'link', 'link_target': '/nonexistent/sasldb2'}),
+    'missing': (lambda p: None, None, {'exists': False}),
+}
+
+
+@pytest.mark.parametrize('case', list(FILE_STATES))
+def test_file_state(tmp_path, case):
+    make, mode, expected = FILE_STATES[case]
+    path = tmp_path / 'f'
+    make(path)
+    if mode is not None:
+        path.chmod(mode)
+    state = pc.file_state(str(path))
+    if state['exists']:
+        assert state.pop('owner') and state.pop('group')
+        if case.startswith('symlink'):
+            state.pop('mode')
+    assert state == expected
+
+
+@pytest.mark.parametrize('path', ['', 'etc/postfix/main.cf', None])
+def test_file_state_refuses_a_relative_path(path):
+    with pytest.raises(ModuleError, match='not an absolute path'):
+        pc.file_state(path)
+
+
+def test_file_state_without_checksum_for_secret_files(tmp_path):
+    path = tmp_path / 'sasldb2'
+    path.write_text('secret')
+    path.chmod(0o640)
+    state = pc.file_state(str(path), checksum=False)
+    assert 'checksum' not in state and state['type'] == 'file' and state['mode'] == '0640'

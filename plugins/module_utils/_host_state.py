@@ -1,0 +1,73 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, mailstack.sasl_postfix contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""What the host has beside Postfix, for postfix_info (private API).
+
+Debian packages (as dpkg lists them), a user's groups and systemd units'
+states: the live state a role would otherwise read with one task each.
+Parsers are pure functions, unit-tested directly.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import grp
+import pwd
+
+from ansible_collections.mailstack.sasl_postfix.plugins.module_utils._common import ModuleError, find_tool, run_tool
+
+DPKG_STATUS_FORMAT = '${Package} ${db:Status-Status}\n'
+
+
+def installed_packages(dpkg_output):
+    """The names dpkg-query printed as "NAME installed" (not config-files, half-installed...)."""
+    names = set()
+    for line in dpkg_output.splitlines():
+        name, _sep, status = line.partition(' ')
+        if status.strip() == 'installed':
+            names.add(name)
+    return names
+
+
+def missing_packages(module, names):
+    """The packages of `names` that dpkg does not list as installed, in the order given.
+
+    A name dpkg does not know (dpkg-query exits 1), or one written with a
+    version or an architecture, counts as missing: apt decides about it.
+    """
+    if not names:
+        return []
+    dpkg_query = find_tool(module, 'dpkg-query', 'dpkg')
+    rc, out, err = run_tool(module, [dpkg_query, '--show', '--showformat=' + DPKG_STATUS_FORMAT] + list(names))
+    if rc not in (0, 1):
+        raise ModuleError('dpkg-query --show %s failed (rc=%d): %s' % (' '.join(names), rc, err.strip()))
+    installed = installed_packages(out)
+    return [name for name in names if name not in installed]
+
+
+def user_groups(name):
+    """{exists, primary_group, groups (supplementary, sorted)} of a local user."""
+    try:
+        entry = pwd.getpwnam(name)
+    except KeyError:
+        return dict(exists=False)
+    try:
+        primary = grp.getgrgid(entry.pw_gid).gr_name
+    except KeyError:
+        primary = str(entry.pw_gid)
+    groups = sorted(group.gr_name for group in grp.getgrall() if name in group.gr_mem)
+    return dict(exists=True, primary_group=primary, groups=groups)
+
+
+def unit_state(module, unit):
+    """{active, enabled} of a systemd unit as systemctl is-active/is-enabled print them; None without systemctl."""
+    systemctl = module.get_bin_path('systemctl')
+    if not systemctl:
+        return None
+    state = {}
+    for key, verb in (('active', 'is-active'), ('enabled', 'is-enabled')):
+        out = run_tool(module, [systemctl, verb, unit])[1]
+        state[key] = out.strip() or 'unknown'
+    return state
