@@ -25,7 +25,12 @@ cores as the controller. The table ends with each size's re-run
 against the smallest size's (the N=10/N=1 ratio).
 
 Usage (from the repository root):
-  .venv/bin/python bench/fleet_converge.py [--sizes 1,10] [--checkout DIR] [--image IMAGE]
+  .venv/bin/python bench/fleet_converge.py [--sizes 1,10] [--checkout DIR] [--image IMAGE] [--baseline TASKS]
+
+--baseline TASKS adds, for each size, a run of a playbook of TASKS
+ansible.builtin.ping tasks and no facts: the cost of Ansible's own module
+round trip on this machine, against which the N=10/N=1 ratio of the
+collection's re-run can be read.
 
 --checkout DIR runs the playbook and roles of another checkout of the
 collection, e.g. a git worktree of an older commit (the "before" figures):
@@ -65,6 +70,7 @@ GROUP = 'submission_servers'
 RECAP = re.compile(r'^(?P<host>\S+)\s+:\s+ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)'
                    r'\s+failed=(?P<failed>\d+)\s+skipped=(?P<skipped>\d+)', re.MULTILINE)
 RUNS = (('first converge', ()), ('idempotent re-run', ()), ('check --diff', ('--check', '--diff')))
+BASELINE = 'baseline pings'
 MAX_SIZE = 30
 
 
@@ -208,6 +214,15 @@ class Fleet:
         inventory = os.path.join(self.tmp, 'inventory-%d.yml' % size)
         return self.ssh.write_inventory(inventory, group=GROUP, group_vars=server_vars())
 
+    def ping_playbook(self, tasks):
+        """A playbook of `tasks` ansible.builtin.ping tasks, no facts: the cheapest module round trip, repeated."""
+        path = os.path.join(self.tmp, 'ping-%d.yml' % tasks)
+        play = {'name': 'Baseline', 'hosts': 'all', 'gather_facts': False,
+                'tasks': [{'name': 'Ping %d' % number, 'ansible.builtin.ping': None} for number in range(1, tasks + 1)]}
+        with open(path, 'w', encoding='utf-8') as handle:
+            yaml.safe_dump([play], handle, sort_keys=False)
+        return path
+
     def hosts_cpu(self):
         """CPU seconds the fleet's containers have used so far (None when a cgroup cannot be read)."""
         total = 0.0
@@ -263,8 +278,12 @@ class Fleet:
         return proc.stdout
 
 
-def measure(fleet, size, image):
-    """Start `size` hosts, run the three timed runs with forks=size; returns {run label: (seconds, cpu, recap)}."""
+def measure(fleet, size, image, baseline_tasks=0):
+    """Start `size` hosts, run the timed runs with forks=size; returns {run label: (seconds, cpu, recap, hosts cpu)}.
+
+    With baseline_tasks, a last run of that many ansible.builtin.ping tasks
+    shows what Ansible's own round trip costs on this machine.
+    """
     start = time.monotonic()
     inventory = fleet.start_hosts(size, image)
     rc, output = fleet.ansible('ansible', inventory, size, 'all', '-m', 'ansible.builtin.ping')[2:]
@@ -274,22 +293,29 @@ def measure(fleet, size, image):
     playbook = os.path.join(fleet.checkout, PLAYBOOK)
     results = {}
     for label, args in RUNS:
-        fleet.close_connections()
-        hosts_before = fleet.hosts_cpu()
-        seconds, cpu, rc, output = fleet.ansible('ansible-playbook', inventory, size, playbook, *args)
-        hosts_after = fleet.hosts_cpu()
-        recap = parse_recap(output)
-        if rc != 0 or len(recap) != size:
-            raise RuntimeError('%s with N=%d failed (rc=%d):\n%s' % (label, size, rc, output[-6000:]))
-        hosts = None if hosts_before is None or hosts_after is None else hosts_after - hosts_before
-        results[label] = (seconds, cpu, recap, hosts)
-        print('N=%-3d %-20s %6.1f s  controller CPU %6.1f s (%.3f s per task per host)  hosts CPU %s  per host: '
-              'tasks run=%s skipped=%s ok=%s changed=%s  (load %s)' % (
-                  size, label, seconds, cpu, cpu_per_task(cpu, recap), seconds_or_dash(hosts), per_host(recap, tasks_run),
-                  per_host(recap, lambda c: c['skipped']), per_host(recap, lambda c: c['ok']),
-                  per_host(recap, lambda c: c['changed']), load()))
+        results[label] = timed_run(fleet, inventory, size, label, playbook, *args)
+    if baseline_tasks:
+        results[BASELINE] = timed_run(fleet, inventory, size, BASELINE, fleet.ping_playbook(baseline_tasks))
     fleet.remove_hosts()
     return results
+
+
+def timed_run(fleet, inventory, size, label, playbook, *args):
+    """One ansible-playbook run with forks=size from closed connections; prints and returns (seconds, cpu, recap, hosts cpu)."""
+    fleet.close_connections()
+    hosts_before = fleet.hosts_cpu()
+    seconds, cpu, rc, output = fleet.ansible('ansible-playbook', inventory, size, playbook, *args)
+    hosts_after = fleet.hosts_cpu()
+    recap = parse_recap(output)
+    if rc != 0 or len(recap) != size:
+        raise RuntimeError('%s with N=%d failed (rc=%d):\n%s' % (label, size, rc, output[-6000:]))
+    hosts = None if hosts_before is None or hosts_after is None else hosts_after - hosts_before
+    print('N=%-3d %-20s %6.1f s  controller CPU %6.1f s (%.3f s per task per host)  hosts CPU %s  per host: '
+          'tasks run=%s skipped=%s ok=%s changed=%s  (load %s)' % (
+              size, label, seconds, cpu, cpu_per_task(cpu, recap), seconds_or_dash(hosts), per_host(recap, tasks_run),
+              per_host(recap, lambda c: c['skipped']), per_host(recap, lambda c: c['ok']),
+              per_host(recap, lambda c: c['changed']), load()))
+    return seconds, cpu, recap, hosts
 
 
 def seconds_or_dash(seconds):
@@ -317,6 +343,9 @@ def print_table(figures):
         print('re-run N=%d / N=%d: %.2fx wall time, %.2fx controller CPU, %s hosts CPU   first converge N=%d / N=%d: '
               '%.2fx' % (size, smallest, rerun[0] / base[0], rerun[1] / base[1], hosts,
                          size, smallest, figures[size]['first converge'][0] / figures[smallest]['first converge'][0]))
+        if BASELINE in figures[size] and BASELINE in figures[smallest]:
+            print('baseline (ping tasks only) N=%d / N=%d: %.2fx wall time' % (
+                size, smallest, figures[size][BASELINE][0] / figures[smallest][BASELINE][0]))
 
 
 def _sizes(text):
@@ -335,6 +364,8 @@ def main():
     parser.add_argument('--sizes', type=_sizes, default=[1, 10], help='fleet sizes, comma-separated (default 1,10)')
     parser.add_argument('--checkout', default=REPO, help='checkout of the collection to run (default: this one)')
     parser.add_argument('--image', default='localhost/mailstack-debian:12')
+    parser.add_argument('--baseline', type=int, default=0, metavar='TASKS',
+                        help="also time a playbook of TASKS ansible.builtin.ping tasks per size (Ansible's own cost here)")
     args = parser.parse_args()
     checkout = check_checkout(args.checkout)
     if ssh_hosts.podman('image', 'exists', args.image).returncode != 0:
@@ -354,7 +385,7 @@ def main():
     try:
         print('network %s: %s' % (fleet.run_id, ' '.join(fleet.create_network())))
         for size in args.sizes:
-            figures[size] = measure(fleet, size, args.image)
+            figures[size] = measure(fleet, size, args.image, args.baseline)
     except (RuntimeError, ssh_hosts.SshHostsError, subprocess.TimeoutExpired) as exc:
         sys.exit('fleet_converge: %s' % exc)
     except KeyboardInterrupt:

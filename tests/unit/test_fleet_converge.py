@@ -3,8 +3,10 @@
 import argparse
 import importlib.util
 import os
+import shutil
 
 import pytest
+import yaml
 
 BENCH = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), 'bench',
                      'fleet_converge.py')
@@ -83,3 +85,14 @@ def test_cgroup_cpu_seconds_reads_cgroup_v1_cpuacct(tmp_path):
 
 def test_cgroup_cpu_seconds_is_none_without_a_cgroup(tmp_path):
     assert fleet_converge.cgroup_cpu_seconds('/libpod_parent/gone', root=str(tmp_path)) is None
+
+
+def test_ping_playbook_has_the_asked_number_of_ping_tasks_and_no_facts(tmp_path):
+    fleet = fleet_converge.Fleet(str(tmp_path))
+    try:
+        with open(fleet.ping_playbook(3), encoding='utf-8') as handle:
+            plays = yaml.safe_load(handle)
+    finally:
+        shutil.rmtree(fleet.tmp)
+    assert len(plays) == 1 and plays[0]['gather_facts'] is False and plays[0]['hosts'] == 'all'
+    assert [list(task) for task in plays[0]['tasks']] == [['name', 'ansible.builtin.ping']] * 3
