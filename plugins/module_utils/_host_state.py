@@ -47,18 +47,22 @@ def missing_packages(module, names):
     return [name for name in names if name not in installed]
 
 
+def account_name(lookup, number):
+    """The name of a user or group id (lookup: pwd.getpwuid or grp.getgrgid); the number when the host has none."""
+    try:
+        return lookup(number)[0]
+    except KeyError:
+        return str(number)
+
+
 def user_groups(name):
     """{exists, primary_group, groups (supplementary, sorted)} of a local user."""
     try:
         entry = pwd.getpwnam(name)
     except KeyError:
         return dict(exists=False)
-    try:
-        primary = grp.getgrgid(entry.pw_gid).gr_name
-    except KeyError:
-        primary = str(entry.pw_gid)
     groups = sorted(group.gr_name for group in grp.getgrall() if name in group.gr_mem)
-    return dict(exists=True, primary_group=primary, groups=groups)
+    return dict(exists=True, primary_group=account_name(grp.getgrgid, entry.pw_gid), groups=groups)
 
 
 def unit_state(module, unit):

@@ -24,7 +24,7 @@ import stat
 from ansible_collections.mailstack.sasl_postfix.plugins.module_utils._common import (
     TOOL_DIRS, ModuleError, find_tool, is_stale, run_tool)
 from ansible_collections.mailstack.sasl_postfix.plugins.module_utils._host_state import (
-    missing_packages, unit_state, user_groups)
+    account_name, missing_packages, unit_state, user_groups)
 
 DEFAULT_CONFIG_DIR = '/etc/postfix'
 
@@ -163,13 +163,6 @@ def table_state(table):
                 index_current=present and (not indexes or not os.path.exists(path) or not is_stale(path, indexes)))
 
 
-def _account_name(lookup, number):
-    try:
-        return lookup(number)[0]
-    except KeyError:
-        return str(number)
-
-
 def file_state(path, checksum=True):
     """What postfix_info reports for one path (not followed when a symlink).
 
@@ -185,7 +178,7 @@ def file_state(path, checksum=True):
     except OSError:
         return dict(exists=False)
     result = dict(exists=True, mode='%04o' % stat.S_IMODE(info.st_mode),
-                  owner=_account_name(pwd.getpwuid, info.st_uid), group=_account_name(grp.getgrgid, info.st_gid))
+                  owner=account_name(pwd.getpwuid, info.st_uid), group=account_name(grp.getgrgid, info.st_gid))
     if stat.S_ISREG(info.st_mode):
         result['type'] = 'file'
         if checksum:
