@@ -48,8 +48,8 @@ options:
   allow_missing:
     description:
       - When V(true), a host without Postfix (no C(postconf) command) or without C(main.cf) in O(config_dir) is not an
-        error. The module then returns only RV(installed) and RV(main_cf_exists): this is how a role asks
-        "is Postfix installed?".
+        error. The module then returns only RV(installed) and RV(main_cf_exists); this is how a role asks
+        whether Postfix is installed.
       - When V(false), such a host fails the task with a message saying what is missing.
     type: bool
     default: false
