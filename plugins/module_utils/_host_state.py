@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""What the host has beside Postfix, for postfix_info (private API).
+"""What the host has beside Postfix, for managed_state (private API).
 
 Debian packages (as dpkg lists them), a user's groups and systemd units'
 states: the live state a role would otherwise read with one task each.

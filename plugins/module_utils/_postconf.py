@@ -24,7 +24,7 @@ import stat
 from ansible_collections.mailstack.sasl_postfix.plugins.module_utils._common import (
     TOOL_DIRS, ModuleError, find_tool, is_stale, run_tool)
 from ansible_collections.mailstack.sasl_postfix.plugins.module_utils._host_state import (
-    account_name, missing_packages, unit_state, user_groups)
+    account_name)
 
 DEFAULT_CONFIG_DIR = '/etc/postfix'
 
@@ -446,25 +446,11 @@ def run_postfix_info(module):
     reported (installed, main_cf_exists) instead of failing the task.
     """
     p = module.params
-    host = host_facts(module)
     presence = postfix_presence(module.get_bin_path('postconf', opt_dirs=TOOL_DIRS), p['config_dir'])
     if p['allow_missing'] and not (presence['installed'] and presence['main_cf_exists']):
-        return dict(presence, changed=False, **host)
+        return dict(presence, changed=False)
     pc = Postconf(module, p['config_dir'])
     result = postfix_facts(pc, p['parameters'], p['tables'])
-    result.update(presence, changed=False, **host)
+    result.update(presence, changed=False)
     return result
 
-
-def host_facts(module):
-    """What postfix_info reads beside Postfix: files, packages, users' groups, systemd units."""
-    p = module.params
-    files = dict((path, file_state(path)) for path in p['files'])
-    files.update((path, file_state(path, checksum=False)) for path in p['secret_files'])
-    units = {}
-    for unit in p['systemd_units']:
-        state = unit_state(module, unit)
-        if state is not None:
-            units[unit] = state
-    return dict(files=files, packages_missing=missing_packages(module, p['packages']),
-                users=dict((name, user_groups(name)) for name in p['users']), systemd_units=units)
