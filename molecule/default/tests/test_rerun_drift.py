@@ -9,9 +9,8 @@ them back, AUTH must work again, and the run after it must change nothing.
 """
 
 import pytest
-import testinfra
 
-from helpers.molecule import run_converge
+from helpers.molecule import container, run_converge
 from helpers.smtp import smtp_probe
 
 HOSTS = ['default-debian12', 'default-debian13']
@@ -21,7 +20,7 @@ PASSWORD = 'bob-test-password'
 
 
 def _box(name):
-    return testinfra.get_host('podman://' + name)
+    return container(name)
 
 
 def _state(box):
