@@ -1,10 +1,89 @@
-"""Helpers for the testinfra tests that Molecule's verify step runs."""
+"""Helpers for the testinfra tests that Molecule's verify step runs.
 
+- `container(name)`: the testinfra host of one of the scenario's containers,
+  reached with `podman exec` (the one way the tests reach a container);
+- `wait_until(what, probe, timeout)`: poll until something holds, bounded in
+  time, failing with what was awaited and the last value seen;
+- `run_converge(...)`, `assert_check_diff_reports_no_change()`: converge
+  again as Molecule does.
+"""
+
+import functools
 import os
 import re
 import subprocess
+import time
+
+import testinfra
+import yaml
 
 _RECAP_LINE = re.compile(r'^(?P<host>\S+)\s+:\s+ok=\d+\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)\s+failed=(?P<failed>\d+)')
+
+
+@functools.lru_cache(maxsize=None)
+def instances():
+    """The names of the scenario's instances, as its molecule.yml names its platforms.
+
+    Molecule's podman driver names each container after its platform, and
+    the inventory host has the same name. Read from Molecule's inventory
+    (`all.hosts` of MOLECULE_INVENTORY_FILE); None outside Molecule.
+    """
+    path = os.environ.get('MOLECULE_INVENTORY_FILE')
+    if not path:
+        return None
+    with open(path) as f:
+        inventory = yaml.safe_load(f)
+    return tuple(sorted((inventory.get('all') or {}).get('hosts') or {}))
+
+
+def container(name_or_host):
+    """The testinfra host of one of the scenario's containers, reached with `podman exec`.
+
+    `name_or_host` is the instance name (the platform's `name:` in the
+    scenario's molecule.yml, which is also the container's and the inventory
+    host's name: `default-debian12`, `relay-client`, ...) or a testinfra host
+    such as the `host` fixture Molecule's verifier gives each test (over
+    whatever transport the scenario uses: SSH in the default scenario,
+    Ansible's podman connection elsewhere), whose inventory name is used.
+
+    podman exec runs each command directly in the container: many times
+    faster than one Ansible module run per command, and the command line
+    (which may carry a test password) never reaches the container's journal
+    through Ansible's module logging. A name that is not one of the
+    scenario's instances fails at once, naming the instances there are.
+    """
+    name = name_or_host if isinstance(name_or_host, str) else name_or_host.backend.get_hostname()
+    known = instances()
+    assert known is None or name in known, \
+        'no instance %r in this scenario (%s); its instances: %s' % (
+            name, os.environ.get('MOLECULE_SCENARIO_NAME', '?'), ', '.join(known))
+    return testinfra.get_host('podman://' + name)
+
+
+def wait_until(what, probe, timeout, interval=1.0, until=bool, diagnose=None):
+    """Call `probe()` until `until(value)` holds for its value, and return that value.
+
+    `what` says what is awaited ("the ban of 198.18.0.5"). Polls every
+    `interval` seconds; the last call is made at or after `timeout` seconds,
+    so the wait is never shorter than `timeout`. On giving up it fails with
+    an AssertionError naming `what`, the timeout and the last value seen,
+    followed by `diagnose()`'s text if given (a log tail, a status).
+    """
+    started = time.monotonic()
+    deadline = started + timeout
+    attempts = 0
+    while True:
+        value = probe()
+        attempts += 1
+        if until(value):
+            return value
+        if time.monotonic() >= deadline:
+            message = 'gave up after %.1f s (%d attempts) waiting for %s; last value seen: %r' % (
+                time.monotonic() - started, attempts, what, value)
+            if diagnose is not None:
+                message += '\n' + str(diagnose())
+            raise AssertionError(message)
+        time.sleep(interval)
 
 
 def run_converge(*extra_args, playbook='converge.yml'):

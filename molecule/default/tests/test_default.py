@@ -11,12 +11,11 @@ opts in to AUTH on port 25 and serves an RSA 3072 certificate it was given.
 import json
 import re
 import shlex
-import time
 import uuid
 
 import pytest
-import testinfra
 
+from helpers.molecule import assert_check_diff_reports_no_change, container, wait_until
 from helpers.smtp import smtp_probe as _probe, swaks as _swaks
 
 PASSWORDS = {'alice': 'alice-test-password', 'bob@other.test': 'bob-test-password'}
@@ -30,14 +29,14 @@ def _hostname(host):
 @pytest.fixture
 def box(host):
     """The container of `host` through `podman exec`: the same machine, many times faster than Ansible per command."""
-    return testinfra.get_host('podman://' + _hostname(host))
+    return container(host)
 
 
 def _other(host):
     """The other container of the scenario, as a testinfra host."""
     name = _hostname(host)
     other = name.replace('debian12', 'debian13') if name.endswith('debian12') else name.replace('debian13', 'debian12')
-    return other, testinfra.get_host('podman://' + other)
+    return other, container(other)
 
 
 def _auth_on_25(host):
@@ -344,11 +343,10 @@ def test_authenticated_submission_to_local_user_is_delivered(box):
     probe = _probe(box, '--port', '587', '--tls', 'starttls', '--user', 'alice', '--password', PASSWORDS['alice'],
                    '--sender', 'alice@' + _myhostname(box), '--to', 'alice@' + _myhostname(box), '--subject', token)
     assert probe['data'][0] == 250, probe
-    # Delivery is asynchronous: wait for the local agent, at most a minute.
-    for _attempt in range(60):
-        if box.run('grep -q %s /var/mail/alice' % token).rc == 0:
-            break
-        time.sleep(1)
+    # Delivery is asynchronous: wait for the local agent, at least a minute.
+    wait_until('%s in /var/mail/alice (value: grep -q exit status)' % token,
+               lambda: box.run('grep -q %s /var/mail/alice' % token).rc, 60, until=lambda rc: rc == 0,
+               diagnose=lambda: box.run('postqueue -p').stdout)
     mailbox = box.file('/var/mail/alice')
     assert mailbox.exists and token in mailbox.content_string
 
@@ -356,5 +354,4 @@ def test_authenticated_submission_to_local_user_is_delivered(box):
 # --- idempotence of check mode ----------------------------------------------------
 
 def test_check_diff_after_converge_reports_no_change():
-    from helpers.molecule import assert_check_diff_reports_no_change
     assert_check_diff_reports_no_change()
