@@ -5,10 +5,12 @@
 - `wait_until(what, probe, timeout)`: poll until something holds, bounded in
   time, failing with what was awaited and the last value seen;
 - `run_converge(...)`, `assert_check_diff_reports_no_change()`: converge
-  again as Molecule does.
+  again as Molecule does; `run_module(host, module, args)`: one module on
+  one host, as a role's task runs it.
 """
 
 import functools
+import json
 import os
 import re
 import subprocess
@@ -86,20 +88,38 @@ def wait_until(what, probe, timeout, interval=1.0, until=bool, diagnose=None):
         time.sleep(interval)
 
 
-def run_converge(*extra_args, playbook='converge.yml'):
-    """Run the scenario's converge playbook again with the inventory and settings Molecule uses.
-
-    Returns (recap, output) where recap maps host name to a dict of counters.
-    """
-    scenario_dir = os.environ['MOLECULE_SCENARIO_DIRECTORY']
+def _ansible_env():
+    """The environment and inventory argument with which Molecule runs Ansible."""
     ephemeral_dir = os.environ['MOLECULE_EPHEMERAL_DIRECTORY']
     env = dict(os.environ)
     env.setdefault('ANSIBLE_CONFIG', os.path.join(ephemeral_dir, 'ansible.cfg'))
     env['ANSIBLE_FORCE_COLOR'] = 'false'
     # The inventory directory, as Molecule passes it: it may hold more than
     # ansible_inventory.yml (the default scenario adds ssh.yml).
-    argv = ['ansible-playbook', '-i', os.path.dirname(os.environ['MOLECULE_INVENTORY_FILE']),
-            os.path.join(scenario_dir, playbook)] + list(extra_args)
+    return env, ['-i', os.path.dirname(os.environ['MOLECULE_INVENTORY_FILE'])]
+
+
+def run_module(host, module, args, check_mode=False):
+    """Run one module on one of the scenario's hosts through Ansible, as a role's task would; returns its result."""
+    env, inventory = _ansible_env()
+    env.update({'ANSIBLE_LOAD_CALLBACK_PLUGINS': 'true', 'ANSIBLE_STDOUT_CALLBACK': 'ansible.builtin.json'})
+    argv = ['ansible', host] + inventory + ['-m', module, '-a', json.dumps(args)] + (['--check'] if check_mode else [])
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
+    try:
+        return json.loads(proc.stdout)['plays'][0]['tasks'][0]['hosts'][host]
+    except (ValueError, KeyError, IndexError):
+        raise AssertionError('no result of %s on %s (rc=%d):\n%s' % (module, host, proc.returncode,
+                                                                    (proc.stdout + proc.stderr)[-4000:]))
+
+
+def run_converge(*extra_args, playbook='converge.yml'):
+    """Run the scenario's converge playbook again with the inventory and settings Molecule uses.
+
+    Returns (recap, output) where recap maps host name to a dict of counters.
+    """
+    env, inventory = _ansible_env()
+    argv = ['ansible-playbook'] + inventory + [os.path.join(os.environ['MOLECULE_SCENARIO_DIRECTORY'], playbook)] \
+        + list(extra_args)
     proc = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
     output = proc.stdout + proc.stderr
     recap = {}
