@@ -3,18 +3,22 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""What the host has beside Postfix, for postfix_info (private API).
+"""What the host has beside Postfix, for postfix_info and managed_state (private API).
 
-Debian packages (as dpkg lists them), a user's groups and systemd units'
-states: the live state a role would otherwise read with one task each.
-Parsers are pure functions, unit-tested directly.
+Debian packages (as dpkg lists them), a user's groups, systemd units' states
+and the state of a path: the live state a role would otherwise read with one
+task each; and the two changes managed_state makes to it (a user's groups, a
+unit's state). Parsers and decisions are pure functions, unit-tested directly.
 """
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import grp
+import hashlib
+import os
 import pwd
+import stat
 
 from ansible_collections.mailstack.sasl_postfix.plugins.module_utils._common import ModuleError, find_tool, run_tool
 
@@ -75,3 +79,43 @@ def unit_state(module, unit):
         out = run_tool(module, [systemctl, verb, unit])[1]
         state[key] = out.strip() or 'unknown'
     return state
+
+
+def file_state(path, checksum=True):
+    """The state of one path (not followed when a symlink), as postfix_info reports it.
+
+    exists; and when it exists: type (file, directory, link or other), mode
+    (four octal digits), owner and group (names, or numbers without a name),
+    checksum (SHA-1 of a regular file, as ansible.builtin.stat reports it;
+    left out without `checksum`) and link_target (of a symlink).
+    """
+    if not path or not os.path.isabs(path):
+        raise ModuleError('files: %r is not an absolute path' % path)
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return dict(exists=False)
+    result = dict(exists=True, mode='%04o' % stat.S_IMODE(info.st_mode),
+                  owner=account_name(pwd.getpwuid, info.st_uid), group=account_name(grp.getgrgid, info.st_gid))
+    if stat.S_ISREG(info.st_mode):
+        result['type'] = 'file'
+        if checksum:
+            result['checksum'] = _sha1(path)
+    elif stat.S_ISDIR(info.st_mode):
+        result['type'] = 'directory'
+    elif stat.S_ISLNK(info.st_mode):
+        result.update(type='link', link_target=os.readlink(path))
+    else:
+        result['type'] = 'other'
+    return result
+
+
+def _sha1(path):
+    digest = hashlib.sha1()
+    try:
+        with open(path, 'rb') as handle:
+            for block in iter(lambda: handle.read(65536), b''):
+                digest.update(block)
+    except (IOError, OSError) as exc:
+        raise ModuleError('cannot read %s: %s' % (path, exc))
+    return digest.hexdigest()

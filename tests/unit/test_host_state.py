@@ -1,7 +1,8 @@
-"""module_utils/_host_state.py: the parser of dpkg-query's package states."""
+"""module_utils/_host_state.py: dpkg-query's package states, the state of a path."""
 
 import pytest
 
+from ansible_collections.mailstack.sasl_postfix.plugins.module_utils._common import ModuleError
 from ansible_collections.mailstack.sasl_postfix.plugins.module_utils import _host_state as hs
 
 
@@ -15,3 +16,46 @@ from ansible_collections.mailstack.sasl_postfix.plugins.module_utils import _hos
 ])
 def test_installed_packages(output, expected):
     assert hs.installed_packages(output) == expected
+
+
+# name -> (how to make it under tmp_path, mode or None, the expected state without owner/group)
+FILE_STATES = {
+    'regular file': (lambda p: p.write_text('postmaster: root\n'), 0o640,
+                     {'exists': True, 'type': 'file', 'mode': '0640',
+                      'checksum': '3b2e0edc72fa183c186e23f324f5d2ad93cdad88'}),
+    'empty file': (lambda p: p.write_text(''), 0o644,
+                   {'exists': True, 'type': 'file', 'mode': '0644', 'checksum': 'da39a3ee5e6b4b0d3255bfef95601890afd80709'}),
+    'directory': (lambda p: p.mkdir(), 0o710, {'exists': True, 'type': 'directory', 'mode': '0710'}),
+    'symlink, not followed': (lambda p: p.symlink_to('/nonexistent/sasldb2'), None,
+                              {'exists': True, 'type': 'link', 'link_target': '/nonexistent/sasldb2'}),
+    'missing': (lambda p: None, None, {'exists': False}),
+}
+
+
+@pytest.mark.parametrize('case', list(FILE_STATES))
+def test_file_state(tmp_path, case):
+    make, mode, expected = FILE_STATES[case]
+    path = tmp_path / 'f'
+    make(path)
+    if mode is not None:
+        path.chmod(mode)
+    state = hs.file_state(str(path))
+    if state['exists']:
+        assert state.pop('owner') and state.pop('group')
+        if case.startswith('symlink'):
+            state.pop('mode')
+    assert state == expected
+
+
+@pytest.mark.parametrize('path', ['', 'etc/postfix/main.cf', None])
+def test_file_state_refuses_a_relative_path(path):
+    with pytest.raises(ModuleError, match='not an absolute path'):
+        hs.file_state(path)
+
+
+def test_file_state_without_checksum_for_secret_files(tmp_path):
+    path = tmp_path / 'sasldb2'
+    path.write_text('secret')
+    path.chmod(0o640)
+    state = hs.file_state(str(path), checksum=False)
+    assert 'checksum' not in state and state['type'] == 'file' and state['mode'] == '0640'
