@@ -119,3 +119,81 @@ def _sha1(path):
     except (IOError, OSError) as exc:
         raise ModuleError('cannot read %s: %s' % (path, exc))
     return digest.hexdigest()
+
+
+# --- changes ------------------------------------------------------------------
+
+def groups_to_add(state, wanted):
+    """The groups of `wanted` a user is not in yet (neither its primary group nor a supplementary one), in order.
+
+    `state` is what user_groups returns.
+    """
+    have = set(state.get('groups', ())) | set([state.get('primary_group')])
+    added = []
+    for group in wanted:
+        if group not in have and group not in added:
+            added.append(group)
+    return added
+
+
+def add_user_groups(module, user, groups, check_mode):
+    """Append `groups` to the supplementary groups of `user` (usermod -a -G); return the groups added.
+
+    In check mode the groups that would be added are returned and nothing changes.
+    """
+    state = user_groups(user)
+    if not state['exists']:
+        raise ModuleError('groups: user %s does not exist on the host' % user)
+    for group in groups:
+        try:
+            grp.getgrnam(group)
+        except KeyError:
+            raise ModuleError('groups: group %s (for user %s) does not exist on the host' % (group, user))
+    added = groups_to_add(state, groups)
+    if added and not check_mode:
+        usermod = find_tool(module, 'usermod', 'passwd')
+        run_tool(module, [usermod, '-a', '-G', ','.join(added), user], check_rc=True)
+    return added
+
+
+# systemctl is-active states in which a unit runs or is about to; is-enabled
+# states for which there is nothing to enable (static units cannot be).
+RUNNING_STATES = ('active', 'activating', 'reloading', 'refreshing')
+ENABLED_STATES = ('enabled', 'enabled-runtime', 'static', 'alias', 'indirect', 'generated', 'transient')
+
+
+def unit_actions(name, active, enabled, want_state, want_enabled):
+    """The systemctl verbs that bring a unit from (active, enabled) to the wanted state, in order.
+
+    `active` and `enabled` are what systemctl is-active/is-enabled print;
+    `want_state` started, stopped or None (left alone), `want_enabled` a bool
+    or None (left alone).
+    """
+    if (want_state == 'started' or want_enabled) and enabled in ('not-found', 'masked', 'masked-runtime'):
+        raise ModuleError('services: unit %s cannot be %s: systemctl is-enabled says %s'
+                          % (name, 'started' if want_state == 'started' else 'enabled', enabled))
+    verbs = []
+    running = active in RUNNING_STATES
+    if want_state == 'started' and not running:
+        verbs.append('start')
+    elif want_state == 'stopped' and running:
+        verbs.append('stop')
+    if want_enabled is True and enabled not in ENABLED_STATES:
+        verbs.append('enable')
+    elif want_enabled is False and enabled in ('enabled', 'enabled-runtime'):
+        verbs.append('disable')
+    return verbs
+
+
+def ensure_unit(module, name, state, enabled, check_mode):
+    """Start or stop, enable or disable a systemd unit as asked; return {changed, started}.
+
+    `started` is true when this call started the unit (or would, in check mode).
+    """
+    systemctl = find_tool(module, 'systemctl', 'systemd')
+    live = unit_state(module, name)
+    verbs = unit_actions(name, live['active'], live['enabled'], state, enabled)
+    if not check_mode:
+        for verb in verbs:
+            run_tool(module, [systemctl, verb, name], check_rc=True)
+    return dict(changed=bool(verbs), started='start' in verbs)
