@@ -59,3 +59,54 @@ def test_file_state_without_checksum_for_secret_files(tmp_path):
     path.chmod(0o640)
     state = hs.file_state(str(path), checksum=False)
     assert 'checksum' not in state and state['type'] == 'file' and state['mode'] == '0640'
+
+
+# case -> (user_groups state, groups wanted, groups to add)
+GROUPS = {
+    'already in it': ({'exists': True, 'primary_group': 'postfix', 'groups': ['sasl']}, ['sasl'], []),
+    'one missing': ({'exists': True, 'primary_group': 'postfix', 'groups': []}, ['sasl'], ['sasl']),
+    'the primary group counts': ({'exists': True, 'primary_group': 'sasl', 'groups': []}, ['sasl'], []),
+    'order kept, twice once': ({'exists': True, 'primary_group': 'p', 'groups': ['b']}, ['c', 'b', 'a', 'c'],
+                               ['c', 'a']),
+    'none wanted': ({'exists': True, 'primary_group': 'p', 'groups': ['b']}, [], []),
+}
+
+
+@pytest.mark.parametrize('case', list(GROUPS))
+def test_groups_to_add(case):
+    state, wanted, expected = GROUPS[case]
+    assert hs.groups_to_add(state, wanted) == expected
+
+
+# case -> (is-active, is-enabled, state wanted, enabled wanted, systemctl verbs)
+UNITS = {
+    'running and enabled': ('active', 'enabled', 'started', True, []),
+    'stopped': ('inactive', 'enabled', 'started', True, ['start']),
+    'failed counts as stopped': ('failed', 'enabled', 'started', None, ['start']),
+    'starting counts as running': ('activating', 'enabled', 'started', None, []),
+    'disabled': ('active', 'disabled', 'started', True, ['enable']),
+    'stopped and disabled': ('inactive', 'disabled', 'started', True, ['start', 'enable']),
+    'static units are not enabled': ('active', 'static', 'started', True, []),
+    'stop': ('active', 'enabled', 'stopped', None, ['stop']),
+    'already stopped': ('inactive', 'enabled', 'stopped', None, []),
+    'disable': ('inactive', 'enabled', None, False, ['disable']),
+    'already disabled': ('inactive', 'disabled', None, False, []),
+    'left alone': ('inactive', 'disabled', None, None, []),
+    'stop and disable': ('active', 'enabled', 'stopped', False, ['stop', 'disable']),
+}
+
+
+@pytest.mark.parametrize('case', list(UNITS))
+def test_unit_actions(case):
+    active, enabled, state, want_enabled, expected = UNITS[case]
+    assert hs.unit_actions('postfix', active, enabled, state, want_enabled) == expected
+
+
+@pytest.mark.parametrize('enabled', ['not-found', 'masked'])
+def test_unit_that_cannot_start(enabled):
+    with pytest.raises(ModuleError, match='postfix cannot be started: systemctl is-enabled says ' + enabled):
+        hs.unit_actions('postfix', 'inactive', enabled, 'started', None)
+
+
+def test_masked_unit_may_stay_stopped():
+    assert hs.unit_actions('postfix', 'inactive', 'masked', 'stopped', False) == []
