@@ -351,7 +351,7 @@ aliases:
   type: dict
   sample: {changed: false, rebuilt: true}
 groups_changed:
-  description: The groups added, as C(USER: +GROUP).
+  description: "The groups added, each as V(USER: +GROUP)."
   returned: when the packages are installed
   type: list
   elements: str

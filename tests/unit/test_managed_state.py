@@ -69,3 +69,11 @@ def test_every_option_is_documented():
             if option.get('options'):
                 names(option['options'], doc['suboptions'], prefix + name + '.')
     names(ms.ARGUMENT_SPEC, documented)
+
+
+def test_examples_and_return_are_yaml():
+    import yaml
+    assert yaml.safe_load(ms.EXAMPLES)
+    returned = yaml.safe_load(ms.RETURN)
+    assert set(returned) == {'packages_missing', 'files', 'tls', 'postfix_config', 'aliases', 'groups_changed',
+                             'services', 'postfix_action'}
