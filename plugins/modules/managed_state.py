@@ -32,11 +32,12 @@ extends_documentation_fragment:
   - mailstack.sasl_postfix.attributes.files
 attributes:
   action:
+    description: Runs an action plugin on the controller (templates and role files are read there).
     support: full
   check_mode:
     support: full
     details:
-      - Every item is decided on the states the earlier items would leave, and RV(changed) is what a real run would
+      - Every item is decided on the states the earlier items would leave, and C(changed) is what a real run would
         report; nothing is written.
   diff_mode:
     support: full
@@ -319,7 +320,7 @@ RETURN = r'''
 packages_missing:
   description:
     - The packages of O(packages) that are not installed, in the order given. When not empty, nothing else was looked
-      at or changed and no other key but RV(changed) is returned.
+      at or changed and no other key but C(changed) is returned.
   returned: always
   type: list
   elements: str
