@@ -25,7 +25,6 @@ import os
 import pwd
 import re
 import shutil
-import stat
 import tempfile
 
 from ansible_collections.mailstack.sasl_postfix.plugins.module_utils._common import (

@@ -24,8 +24,8 @@ def want(**options):
     return mf.check_item(item)
 
 
-def related(parent=DIR, src=MISSING, aside=MISSING, empty_directory=False):
-    return dict(parent=parent, src=src, aside=aside, empty_directory=empty_directory,
+def related(parent=None, src=None, aside=None, empty_directory=False):
+    return dict(parent=parent or DIR, src=src or MISSING, aside=aside or MISSING, empty_directory=empty_directory,
                 defaults={'owner': 'root', 'group': 'root'})
 
 
@@ -115,7 +115,7 @@ REFUSED = {
     'file where a link is': (want(mode='0644'), link('/a'), related(), 'is a link, not a regular file'),
     'directory where a file is': (want(state='directory'), regular(), related(), 'is a regular file, not a directory'),
     'link where a file is, no replace_file': (want(state='link', src='/a'), regular(), related(),
-                                             'set replace_file: move'),
+                                              'set replace_file: move'),
     'link where a directory is': (want(state='link', src='/a', replace_file='move'), DIR, related(),
                                   'is a directory, not a symlink'),
     'link: file, target and aside all there': (want(state='link', src='/a', replace_file='move'), regular(),
