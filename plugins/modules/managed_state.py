@@ -256,8 +256,9 @@ options:
         description: Whether the unit starts at boot; when omitted, left as it is.
         type: bool
 notes:
-  - The module's arguments, file contents included, are written to the host's log by Ansible's module machinery like
-    those of any module; a task whose arguments hold secrets needs C(no_log).
+  - The content of a O(files[].secret) file is left out of the line Ansible's module machinery logs on the host
+    (syslog or the journal), and masked in the result. The task's arguments still pass through the controller's
+    output at high verbosity and through callbacks; use C(no_log) on a task whose other arguments are secret.
 requirements:
   - C(dpkg-query) for O(packages); C(db_load) (Debian package C(db-util)) for O(files[].initial=sasldb);
     C(usermod) for O(groups); C(systemctl) for O(services); Postfix's C(postconf), C(postfix) and C(postalias)
@@ -475,6 +476,32 @@ def hide_secrets(module, items):
             module.no_log_values.add(item['content'])
 
 
+def without_secret_contents(params):
+    """A copy of the parameters in which the content of each secret file is replaced by NOT_LOGGING_PARAMETER."""
+    files = []
+    for item in params.get('files') or []:
+        if item.get('secret') and item.get('content') is not None:
+            item = dict(item, content='NOT_LOGGING_PARAMETER')
+        files.append(item)
+    return dict(params, files=files)
+
+
+class ManagedStateModule(AnsibleModule):
+    """AnsibleModule whose log line on the host (syslog or the journal) leaves out the content of secret files.
+
+    AnsibleModule logs every parameter not marked no_log; `content` cannot
+    be, as the diff of the other files would be masked too.
+    """
+
+    def _log_invocation(self):
+        params = self.params
+        self.params = without_secret_contents(params)
+        try:
+            super(ManagedStateModule, self)._log_invocation()
+        finally:
+            self.params = params
+
+
 def _postfix_config_utils():
     # Imported here: a collection without it still runs the other parts (AnsiballZ treats it as optional).
     try:
@@ -553,7 +580,7 @@ def run_managed_state(module):
 
 
 def main():
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    module = ManagedStateModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     exit_with_result(module, run_managed_state)
 
 

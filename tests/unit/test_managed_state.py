@@ -77,3 +77,13 @@ def test_examples_and_return_are_yaml():
     returned = yaml.safe_load(ms.RETURN)
     assert set(returned) == {'packages_missing', 'files', 'tls', 'postfix_config', 'aliases', 'groups_changed',
                              'services', 'postfix_action'}
+
+
+def test_secret_contents_are_not_logged():
+    params = {'files': [{'path': '/a', 'content': 'pw', 'secret': True}, {'path': '/b', 'content': 'x', 'secret': False},
+                        {'path': '/c', 'content': None, 'secret': True}],
+              'packages': ['postfix']}
+    logged = ms.without_secret_contents(params)
+    assert [item['content'] for item in logged['files']] == ['NOT_LOGGING_PARAMETER', 'x', None]
+    assert logged['packages'] == ['postfix']
+    assert params['files'][0]['content'] == 'pw'  # the module's own parameters are untouched
