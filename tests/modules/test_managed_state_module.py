@@ -12,6 +12,8 @@ import stat
 import subprocess
 import sys
 
+import pytest
+
 from helpers.modules import run_adhoc, run_module
 
 ROLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'files', 'roles')
@@ -81,6 +83,19 @@ def test_check_mode_on_a_changed_file_keeps_it(tmp_path):
     assert result['files'][str(path)]['changes'] == ['content', 'mode 0644 -> 0600']
     assert [(d['before'], d['after']) for d in result['diff']] == [('old\n', 'new\n'), ('mode 0644\n', 'mode 0600\n')]
     assert path.read_text() == 'old\n' and attributes(str(path))[2] == '0644'
+
+
+@pytest.mark.parametrize('old, new', [('0644', '0600'), ('0600', '0644'), ('0640', '0604')])
+def test_content_and_attributes_change_together(tmp_path, old, new):
+    path = tmp_path / 'f'
+    path.write_text('old\n')
+    path.chmod(int(old, 8))
+    files = [dict(path=str(path), content='new\n', owner='daemon', group='nogroup', mode=new)]
+    result = converge(files)
+    assert result['files'][str(path)]['changes'] == ['content', 'owner root -> daemon', 'group root -> nogroup',
+                                                     'mode %s -> %s' % (old, new)]
+    assert path.read_text() == 'new\n' and attributes(str(path)) == ('daemon', 'nogroup', new)
+    assert converge(files)['changed'] is False
 
 
 def test_attributes_only(tmp_path):
