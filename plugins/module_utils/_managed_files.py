@@ -439,7 +439,8 @@ def converge_files(module, items, check_mode):
         path = want['path']
         for name, by_name, by_id in (('owner', pwd.getpwnam, pwd.getpwuid), ('group', grp.getgrnam, grp.getgrgid)):
             want[name] = _resolve_account(path, name, want.get(name), by_name, by_id)
-        live = state_of(path, with_content=want['state'] in ('file', 'absent'))
+        # A link's file is read too: in check mode, a later item finds it where the move would put it.
+        live = state_of(path, with_content=want['state'] in ('file', 'absent', 'link'))
         related = dict(defaults=defaults, parent=state_of(os.path.dirname(path)))
         if want['state'] == 'link':
             related.update(src=state_of(want['src']), aside=state_of(path + ASIDE_SUFFIX))

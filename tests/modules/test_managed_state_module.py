@@ -168,6 +168,17 @@ def test_link_then_attributes_in_check_mode(tmp_path):
     assert target.read_text() == 'users'  # moved, not replaced by an empty database
 
 
+def test_link_then_the_same_content_in_check_mode(tmp_path):
+    """A later item giving the moved file's own content predicts no content change."""
+    path, target = tmp_path / 'smtpd.conf', tmp_path / 'chroot.conf'
+    path.write_text('pwcheck_method: auxprop\n')
+    files = [dict(path=str(path), state='link', src=str(target), replace_file='move'),
+             dict(path=str(target), content='pwcheck_method: auxprop\n')]
+    predicted = converge(files, check_mode=True)
+    assert predicted['files'][str(target)] == {'changed': False, 'state': 'file', 'changes': []}
+    assert converge(files)['files'] == predicted['files']
+
+
 def test_initial_sasldb(tmp_path):
     path = str(tmp_path / 'sasldb2')
     files = [dict(path=path, initial='sasldb', owner='root', group='nogroup', mode='0640', secret=True)]
