@@ -126,7 +126,9 @@ def plan_item(want, live, related):
       state, content, owner, group, mode, link or moved (before/after None
       for content);
     - after: the path's state once done; `also`: {path: state} of other
-      paths the action creates (a moved file).
+      paths the action creates (a moved file);
+    - before_write (action write): the attributes set before the content is
+      replaced (attributes_before_write).
     """
     path, state = want['path'], want['state']
     kind = live.get('type') if live.get('exists') else 'absent'
@@ -175,6 +177,23 @@ def _plan_file(plan, path, want, live, kind, related):
         plan['action'] = 'write'
         plan['changes'].insert(0, ('content', None, None))
         plan['after']['content'] = want['content'].encode('utf-8')
+        plan['before_write'] = attributes_before_write(live, plan['attributes'])
+
+
+def attributes_before_write(live, attributes):
+    """The attributes a file takes before its content is replaced, when its owner, group or mode change.
+
+    The new owner and group, and a mode no wider than the old one nor the
+    new one: the new content (which takes these attributes, see apply_plan)
+    is never readable by whom the old attributes let in and the new ones do
+    not, and the old content never by more than before.
+    """
+    before = dict((name, attributes[name]) for name in ('owner', 'group') if name in attributes)
+    if 'mode' in attributes and live.get('mode'):
+        narrow = '%04o' % (int(live['mode'], 8) & int(attributes['mode'], 8))
+        if narrow != live['mode']:
+            before['mode'] = narrow
+    return before
 
 
 def _plan_directory(plan, path, want, live, kind, related):
@@ -369,10 +388,10 @@ def apply_plan(module, want, plan):
         write_atomic(module, path, want['content'])
         _set_attributes(path, attributes)
     elif action == 'write':
-        # atomic_move gives the new file the old one's owner and mode: set them first, so that the new
-        # content is never there with the old, maybe wider, mode.
-        _set_attributes(path, attributes)
+        # atomic_move gives the new file the old one's owner, group and mode: narrow them first.
+        _set_attributes(path, plan.get('before_write') or {})
         write_atomic(module, path, want['content'])
+        _set_attributes(path, attributes)
     elif action == 'sasldb':
         _create_sasldb(module, path, attributes)
     elif action == 'mkdir':
@@ -420,7 +439,8 @@ def converge_files(module, items, check_mode):
         path = want['path']
         for name, by_name, by_id in (('owner', pwd.getpwnam, pwd.getpwuid), ('group', grp.getgrnam, grp.getgrgid)):
             want[name] = _resolve_account(path, name, want.get(name), by_name, by_id)
-        live = state_of(path, with_content=want['state'] in ('file', 'absent'))
+        # A link's file is read too: in check mode, a later item finds it where the move would put it.
+        live = state_of(path, with_content=want['state'] in ('file', 'absent', 'link'))
         related = dict(defaults=defaults, parent=state_of(os.path.dirname(path)))
         if want['state'] == 'link':
             related.update(src=state_of(want['src']), aside=state_of(path + ASIDE_SUFFIX))

@@ -12,6 +12,8 @@ import stat
 import subprocess
 import sys
 
+import pytest
+
 from helpers.modules import run_adhoc, run_module
 
 ROLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'files', 'roles')
@@ -83,6 +85,19 @@ def test_check_mode_on_a_changed_file_keeps_it(tmp_path):
     assert path.read_text() == 'old\n' and attributes(str(path))[2] == '0644'
 
 
+@pytest.mark.parametrize('old, new', [('0644', '0600'), ('0600', '0644'), ('0640', '0604')])
+def test_content_and_attributes_change_together(tmp_path, old, new):
+    path = tmp_path / 'f'
+    path.write_text('old\n')
+    path.chmod(int(old, 8))
+    files = [dict(path=str(path), content='new\n', owner='daemon', group='nogroup', mode=new)]
+    result = converge(files)
+    assert result['files'][str(path)]['changes'] == ['content', 'owner root -> daemon', 'group root -> nogroup',
+                                                     'mode %s -> %s' % (old, new)]
+    assert path.read_text() == 'new\n' and attributes(str(path)) == ('daemon', 'nogroup', new)
+    assert converge(files)['changed'] is False
+
+
 def test_attributes_only(tmp_path):
     path = tmp_path / 'sasldb2'
     path.write_bytes(b'\x00\x01binary')
@@ -151,6 +166,17 @@ def test_link_then_attributes_in_check_mode(tmp_path):
     real = converge(files)
     assert real['files'] == predicted['files']
     assert target.read_text() == 'users'  # moved, not replaced by an empty database
+
+
+def test_link_then_the_same_content_in_check_mode(tmp_path):
+    """A later item giving the moved file's own content predicts no content change."""
+    path, target = tmp_path / 'smtpd.conf', tmp_path / 'chroot.conf'
+    path.write_text('pwcheck_method: auxprop\n')
+    files = [dict(path=str(path), state='link', src=str(target), replace_file='move'),
+             dict(path=str(target), content='pwcheck_method: auxprop\n')]
+    predicted = converge(files, check_mode=True)
+    assert predicted['files'][str(target)] == {'changed': False, 'state': 'file', 'changes': []}
+    assert converge(files)['files'] == predicted['files']
 
 
 def test_initial_sasldb(tmp_path):

@@ -202,3 +202,26 @@ def test_plan_diff(case):
     diffs = mf.plan_diff(wanted, live, plan)
     assert [(d['before'], d['after']) for d in diffs] == expected
     assert all(d['before_header'] == d['after_header'] == P for d in diffs)
+
+
+# case -> (live mode, owner, group, attributes to set, attributes set before the content is replaced)
+BEFORE_WRITE = {
+    'nothing changes': ('0644', {}, {}),
+    'narrower mode: set first': ('0644', {'mode': '0600'}, {'mode': '0600'}),
+    'wider mode: kept until the content is there': ('0600', {'mode': '0644'}, {}),
+    'neither wider nor narrower: the common bits': ('0640', {'mode': '0604'}, {'mode': '0600'}),
+    'owner and group: set first': ('0640', {'owner': 'postfix', 'group': 'sasl'}, {'owner': 'postfix', 'group': 'sasl'}),
+    'owner and a wider mode': ('0600', {'owner': 'postfix', 'mode': '0640'}, {'owner': 'postfix'}),
+}
+
+
+@pytest.mark.parametrize('case', list(BEFORE_WRITE))
+def test_attributes_before_write(case):
+    mode, attributes, expected = BEFORE_WRITE[case]
+    assert mf.attributes_before_write(regular(mode=mode), attributes) == expected
+
+
+def test_a_write_plans_the_narrowed_attributes():
+    plan = mf.plan_item(want(content='new\n', mode='0600', group='sasl'), regular(mode='0644'), related())
+    assert plan['before_write'] == {'group': 'sasl', 'mode': '0600'}
+    assert plan['attributes'] == {'group': 'sasl', 'mode': '0600'}
