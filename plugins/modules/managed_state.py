@@ -15,7 +15,8 @@ description:
   - Brings everything a role manages to its wanted state in one remote call, and reports per item what changed.
     The module decides; nothing is predicted on the controller.
   - "The work is done in this order: O(packages), O(tls_selfsigned), O(files), O(postfix_config), O(aliases),
-    O(groups), O(services)."
+    the O(files) with O(files[].state=absent) (after the configuration that may still name them), O(groups),
+    O(services)."
   - When a package of O(packages) is not installed, nothing else is looked at or changed and RV(packages_missing)
     names the missing ones; the role installs them (with M(ansible.builtin.apt)) and runs the task again.
   - An action plugin of the same name runs on the controller first. It renders the role's templates named by
@@ -96,7 +97,8 @@ options:
         default: 30
   files:
     description:
-      - Files, directories, symlinks and paths to remove, handled in the order given.
+      - Files, directories, symlinks and paths to remove, handled in the order given; the paths to remove after
+        O(postfix_config) and O(aliases).
       - A path may be listed once.
     type: list
     elements: dict
@@ -314,7 +316,9 @@ EXAMPLES = r'''
         state: started
         enabled: true
   register: postfix_state
-  notify: "{{ {'reload': 'Reload postfix', 'restart': 'Restart postfix'}.get(postfix_state.postfix_action, []) }}"
+  # Handlers listening to this topic read postfix_state.postfix_action, for example
+  # `when: postfix_state.postfix_action == 'restart'` on the restart handler.
+  notify: Postfix state changed
 '''
 
 RETURN = r'''
@@ -366,8 +370,9 @@ services:
 postfix_action:
   description:
     - What Postfix needs after this call. V(restart) when a parameter of O(postfix_config.restart_parameters) changed
-      its value or the C(postfix) user was added to a group; V(reload) when the configuration pair, the aliases or the
-      TLS pair changed; V(none) when nothing of these did, or when this call started Postfix itself.
+      its value or the C(postfix) user was added to a group; V(reload) when the configuration pair, the aliases, the
+      TLS pair or a file of O(files) changed; V(none) when nothing of these did, or when this call started Postfix
+      itself.
   returned: when the packages are installed
   type: str
   choices: [none, reload, restart]
@@ -376,13 +381,9 @@ postfix_action:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.mailstack.sasl_postfix.plugins.module_utils._common import ModuleError, exit_with_result
-from ansible_collections.mailstack.sasl_postfix.plugins.module_utils._host_state import (
-    add_user_groups, ensure_unit, missing_packages)
-from ansible_collections.mailstack.sasl_postfix.plugins.module_utils._managed_files import converge_files
-
-# The user whose new groups need a restart of Postfix (its processes keep the groups they started with).
-POSTFIX_USER = 'postfix'
+from ansible_collections.mailstack.sasl_postfix.plugins.module_utils._common import exit_with_result
+from ansible_collections.mailstack.sasl_postfix.plugins.module_utils._managed_state import (
+    run_managed_state, without_secret_contents)
 
 ARGUMENT_SPEC = dict(
     packages=dict(type='list', elements='str', default=[]),
@@ -436,56 +437,6 @@ ARGUMENT_SPEC = dict(
     )),
 )
 
-# Options the action plugin turns into content; present only when the module runs without it.
-CONTROLLER_OPTIONS = dict(postfix_config=('main_cf_template', 'master_cf_template'), aliases=('template',))
-
-
-def is_postfix_unit(name):
-    """postfix, postfix.service, postfix@-.service, ...: the units that run Debian's Postfix."""
-    return name in ('postfix', 'postfix.service') or name.startswith('postfix@')
-
-
-def postfix_action(postfix_config=None, aliases=None, tls=None, postfix_groups_added=False, postfix_started=False):
-    """none, reload or restart: what Postfix needs after the changes of one call (the parts' results, or None).
-
-    Starting Postfix reads everything anew; new groups of the postfix user
-    and a changed restart parameter need new processes; a changed pair,
-    aliases or TLS pair a reload.
-    """
-    if postfix_started:
-        return 'none'
-    if postfix_groups_added or (postfix_config or {}).get('restart'):
-        return 'restart'
-    if any((part or {}).get('changed') for part in (postfix_config, aliases, tls)):
-        return 'reload'
-    return 'none'
-
-
-def check_controller_options(params):
-    for option, names in CONTROLLER_OPTIONS.items():
-        for name in names:
-            if (params.get(option) or {}).get(name) is not None:
-                raise ModuleError('%s.%s is rendered by the managed_state action plugin on the controller; run '
-                                  'mailstack.sasl_postfix.managed_state as a task, or give the content' % (option, name))
-
-
-def hide_secrets(module, items):
-    """Keep the content of secret files out of everything the module returns (the invocation included)."""
-    for item in items:
-        if item.get('secret') and item.get('content'):
-            module.no_log_values.add(item['content'])
-
-
-def without_secret_contents(params):
-    """A copy of the parameters in which the content of each secret file is replaced by NOT_LOGGING_PARAMETER."""
-    files = []
-    for item in params.get('files') or []:
-        if item.get('secret') and item.get('content') is not None:
-            item = dict(item, content='NOT_LOGGING_PARAMETER')
-        files.append(item)
-    return dict(params, files=files)
-
-
 class ManagedStateModule(AnsibleModule):
     """AnsibleModule whose log line on the host (syslog or the journal) leaves out the content of secret files.
 
@@ -500,83 +451,6 @@ class ManagedStateModule(AnsibleModule):
             super(ManagedStateModule, self)._log_invocation()
         finally:
             self.params = params
-
-
-def _postfix_config_utils():
-    # Imported here: a collection without it still runs the other parts (AnsiballZ treats it as optional).
-    try:
-        from ansible_collections.mailstack.sasl_postfix.plugins.module_utils import _postfix_config
-    except ImportError:
-        raise ModuleError('postfix_config and aliases need module_utils/_postfix_config.py, which this collection lacks')
-    return _postfix_config
-
-
-def _selfsigned_utils():
-    try:
-        from ansible_collections.mailstack.sasl_postfix.plugins.module_utils import _selfsigned
-    except ImportError:
-        raise ModuleError('tls_selfsigned needs module_utils/_selfsigned.py, which this collection lacks')
-    return _selfsigned
-
-
-def _part(spec, drop=()):
-    return dict((key, value) for key, value in spec.items() if key not in drop)
-
-
-def run_managed_state(module):
-    """packages -> tls_selfsigned -> files -> postfix_config -> aliases -> groups -> services, then report."""
-    p, check_mode = module.params, module.check_mode
-    hide_secrets(module, p['files'])
-    check_controller_options(p)
-    missing = missing_packages(module, p['packages'])
-    if missing:
-        return dict(changed=False, packages_missing=missing)
-
-    result = dict(changed=False, packages_missing=[])
-    diff = []
-
-    def take(key, part):
-        diff.extend(part.pop('diff', None) or [])
-        result['changed'] = result['changed'] or bool(part.get('changed'))
-        result[key] = part
-        return part
-
-    tls = None
-    if p['tls_selfsigned']:
-        tls = take('tls', _selfsigned_utils().converge_selfsigned(module, dict(p['tls_selfsigned']), check_mode))
-    files = converge_files(module, p['files'], check_mode)
-    diff.extend(files['diff'])
-    result['changed'] = result['changed'] or files['changed']
-    result['files'] = files['files']
-    config = aliases = None
-    if p['postfix_config']:
-        spec = _part(p['postfix_config'], CONTROLLER_OPTIONS['postfix_config'])
-        config = take('postfix_config', _postfix_config_utils().converge_postfix_config(module, spec, check_mode))
-    if p['aliases']:
-        spec = _part(p['aliases'], CONTROLLER_OPTIONS['aliases'])
-        spec['maps'] = spec.get('maps') or ['hash:%s' % spec['path']]
-        aliases = take('aliases', _postfix_config_utils().converge_aliases(module, spec, check_mode))
-
-    result['groups_changed'] = []
-    postfix_groups_added = False
-    for item in p['groups']:
-        added = add_user_groups(module, item['user'], item['groups'], check_mode)
-        result['groups_changed'].extend('%s: +%s' % (item['user'], group) for group in added)
-        postfix_groups_added = postfix_groups_added or (item['user'] == POSTFIX_USER and bool(added))
-    result['changed'] = result['changed'] or bool(result['groups_changed'])
-
-    result['services'] = {}
-    postfix_started = False
-    for item in p['services']:
-        unit = ensure_unit(module, item['name'], item['state'], item['enabled'], check_mode)
-        result['services'][item['name']] = unit
-        result['changed'] = result['changed'] or unit['changed']
-        postfix_started = postfix_started or (unit['started'] and is_postfix_unit(item['name']))
-
-    result['postfix_action'] = postfix_action(config, aliases, tls, postfix_groups_added, postfix_started)
-    if module._diff:
-        result['diff'] = diff
-    return result
 
 
 def main():

@@ -3,12 +3,13 @@
 import pytest
 
 from ansible_collections.mailstack.sasl_postfix.plugins.module_utils._common import ModuleError
-from ansible_collections.mailstack.sasl_postfix.plugins.modules import managed_state as ms
+from ansible_collections.mailstack.sasl_postfix.plugins.module_utils import _managed_state as ms
+from ansible_collections.mailstack.sasl_postfix.plugins.modules import managed_state
 
 CHANGED = {'changed': True}
 SAME = {'changed': False}
 
-# case -> (postfix_config, aliases, tls, postfix user's groups added, postfix started by the call, action)
+# case -> (postfix_config, aliases, tls, postfix user's groups added, postfix started by the call, action[, files])
 ACTIONS = {
     'nothing asked': (None, None, None, False, False, 'none'),
     'nothing changed': (dict(SAME, restart=False), SAME, SAME, False, False, 'none'),
@@ -21,13 +22,17 @@ ACTIONS = {
     'a group and a reload': (dict(CHANGED, restart=False), None, None, True, False, 'restart'),
     'started by this call: reads everything anew': (dict(CHANGED, restart=True), CHANGED, CHANGED, True, True, 'none'),
     'started, nothing else': (None, None, None, False, True, 'none'),
+    'a file changed (smtpd.conf)': (None, None, None, False, False, 'reload', CHANGED),
+    'no file changed': (None, None, None, False, False, 'none', SAME),
+    'a file and a group': (None, None, None, True, False, 'restart', CHANGED),
 }
 
 
 @pytest.mark.parametrize('case', list(ACTIONS))
 def test_postfix_action(case):
-    config, aliases, tls, groups_added, started, expected = ACTIONS[case]
-    assert ms.postfix_action(config, aliases, tls, groups_added, started) == expected
+    config, aliases, tls, groups_added, started, expected = ACTIONS[case][:6]
+    files = ACTIONS[case][6] if len(ACTIONS[case]) > 6 else None
+    assert ms.postfix_action(config, aliases, tls, groups_added, started, files) == expected
 
 
 @pytest.mark.parametrize('name, expected', [
@@ -55,7 +60,7 @@ def test_content_passes(tmp_path):
 def test_every_option_is_documented():
     """The argument spec and DOCUMENTATION name the same options, suboptions included."""
     import yaml
-    documented = yaml.safe_load(ms.DOCUMENTATION)['options']
+    documented = yaml.safe_load(managed_state.DOCUMENTATION)['options']
 
     def names(spec, docs, prefix=''):
         assert set(spec) == set(docs), prefix
@@ -68,13 +73,13 @@ def test_every_option_is_documented():
             assert doc.get('choices') == option.get('choices'), prefix + name
             if option.get('options'):
                 names(option['options'], doc['suboptions'], prefix + name + '.')
-    names(ms.ARGUMENT_SPEC, documented)
+    names(managed_state.ARGUMENT_SPEC, documented)
 
 
 def test_examples_and_return_are_yaml():
     import yaml
-    assert yaml.safe_load(ms.EXAMPLES)
-    returned = yaml.safe_load(ms.RETURN)
+    assert yaml.safe_load(managed_state.EXAMPLES)
+    returned = yaml.safe_load(managed_state.RETURN)
     assert set(returned) == {'packages_missing', 'files', 'tls', 'postfix_config', 'aliases', 'groups_changed',
                              'services', 'postfix_action'}
 
