@@ -13,7 +13,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible.module_utils.parsing.convert_bool import boolean
-from ansible.module_utils.six import string_types
 
 from ansible_collections.mailstack.sasl_postfix.plugins.plugin_utils._checks import (
     as_list, as_text, is_list, joined, matches, shown, variables_of)
