@@ -17,6 +17,8 @@ __metaclass__ = type
 import json
 import re
 
+from jinja2 import Undefined
+
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.collections import is_sequence
 from ansible.module_utils.common.text.converters import to_text
@@ -26,6 +28,10 @@ from ansible.module_utils.six import string_types
 
 def variables_of(filter_name, variables, names):
     """`variables` checked to be a dict holding every one of `names`; a missing one is named."""
+    if isinstance(variables, Undefined):
+        # ansible-core before 2.19 hands over an undefined dictionary when one of its values is undefined:
+        # its error names the variable.
+        str(variables)
     if not isinstance(variables, dict):
         raise AnsibleFilterError('%s takes a dictionary of variable names and values' % filter_name)
     missing = [name for name in names if name not in variables]
