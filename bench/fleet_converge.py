@@ -72,6 +72,11 @@ RECAP = re.compile(r'^(?P<host>\S+)\s+:\s+ok=(?P<ok>\d+)\s+changed=(?P<changed>\
 RUNS = (('first converge', ()), ('idempotent re-run', ()), ('check --diff', ('--check', '--diff')))
 BASELINE = 'baseline pings'
 MAX_SIZE = 30
+# Each host runs the modules through this wrapper of its python3, which
+# appends a line to MODULE_RUNS_LOG per run: module runs per host and play.
+COUNTING_PYTHON = '/usr/local/bin/python3-counted'
+MODULE_RUNS_LOG = '/var/tmp/mailstack-module-runs'
+COUNTING_WRAPPER = '#!/bin/sh\necho run >> %s\nexec /usr/bin/python3 "$@"\n' % MODULE_RUNS_LOG
 
 
 def server_vars():
@@ -113,7 +118,12 @@ def cpu_per_task(cpu, recap):
 
 def per_host(recap, value):
     """`value(counts)` over the hosts: one number when they agree, else "min-max"."""
-    values = sorted(value(counts) for counts in recap.values())
+    return spread(value(counts) for counts in recap.values())
+
+
+def spread(numbers):
+    """One number when they agree, else "min-max"; "-" for none."""
+    values = sorted(numbers)
     if not values:
         return '-'
     return str(values[0]) if values[0] == values[-1] else '%d-%d' % (values[0], values[-1])
@@ -209,10 +219,27 @@ class Fleet:
             self.containers.append(name)
             self._podman('run', '--detach', '--name', name, '--hostname', name, '--network', self.network,
                          '--systemd=always', image, '/sbin/init')
+            self._podman('exec', name, 'sh', '-c', 'printf %%s "$0" > %s && chmod 0755 %s'
+                         % (COUNTING_PYTHON, COUNTING_PYTHON), COUNTING_WRAPPER)
         self.ssh = ssh_hosts.SshHosts(os.path.join(self.tmp, 'ssh-%d' % size))
         self.ssh.add(names, network=self.network)
-        inventory = os.path.join(self.tmp, 'inventory-%d.yml' % size)
-        return self.ssh.write_inventory(inventory, group=GROUP, group_vars=server_vars())
+        inventory = self.ssh.inventory(GROUP, server_vars())
+        for host in inventory['all']['children'][GROUP]['hosts'].values():
+            host['ansible_python_interpreter'] = COUNTING_PYTHON
+        path = os.path.join(self.tmp, 'inventory-%d.yml' % size)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, 'w', encoding='utf-8') as handle:
+            handle.write(ssh_hosts.dump_inventory(inventory))
+        return path
+
+    def module_runs(self):
+        """{container: module runs since the last call}, read from each host's log, which is then emptied."""
+        runs = {}
+        for name in self.containers:
+            out = self._podman('exec', name, 'sh', '-c', 'wc -l < %s 2>/dev/null || echo 0; : > %s'
+                               % (MODULE_RUNS_LOG, MODULE_RUNS_LOG))
+            runs[name] = int(out.split()[0])
+        return runs
 
     def ping_playbook(self, tasks):
         """A playbook of `tasks` ansible.builtin.ping tasks, no facts: the cheapest module round trip, repeated."""
@@ -289,6 +316,7 @@ def measure(fleet, size, image, baseline_tasks=0):
     rc, output = fleet.ansible('ansible', inventory, size, 'all', '-m', 'ansible.builtin.ping')[2:]
     if rc != 0:
         raise RuntimeError('the hosts do not answer over SSH:\n' + output[-4000:])
+    fleet.module_runs()
     print('N=%-3d %-20s %6.1f s (containers, sshd, ping; not part of the figures)' % (size, 'setup', time.monotonic() - start))
     playbook = os.path.join(fleet.checkout, PLAYBOOK)
     results = {}
@@ -301,7 +329,10 @@ def measure(fleet, size, image, baseline_tasks=0):
 
 
 def timed_run(fleet, inventory, size, label, playbook, *args):
-    """One ansible-playbook run with forks=size from closed connections; prints and returns (seconds, cpu, recap, hosts cpu)."""
+    """One ansible-playbook run with forks=size from closed connections.
+
+    Prints and returns (seconds, cpu, recap, hosts cpu, module runs per host).
+    """
     fleet.close_connections()
     hosts_before = fleet.hosts_cpu()
     seconds, cpu, rc, output = fleet.ansible('ansible-playbook', inventory, size, playbook, *args)
@@ -310,12 +341,13 @@ def timed_run(fleet, inventory, size, label, playbook, *args):
     if rc != 0 or len(recap) != size:
         raise RuntimeError('%s with N=%d failed (rc=%d):\n%s' % (label, size, rc, output[-6000:]))
     hosts = None if hosts_before is None or hosts_after is None else hosts_after - hosts_before
+    runs = spread(fleet.module_runs().values())
     print('N=%-3d %-20s %6.1f s  controller CPU %6.1f s (%.3f s per task per host)  hosts CPU %s  per host: '
-          'tasks run=%s skipped=%s ok=%s changed=%s  (load %s)' % (
+          'tasks run=%s skipped=%s ok=%s changed=%s module runs=%s  (load %s)' % (
               size, label, seconds, cpu, cpu_per_task(cpu, recap), seconds_or_dash(hosts), per_host(recap, tasks_run),
               per_host(recap, lambda c: c['skipped']), per_host(recap, lambda c: c['ok']),
-              per_host(recap, lambda c: c['changed']), load()))
-    return seconds, cpu, recap, hosts
+              per_host(recap, lambda c: c['changed']), runs, load()))
+    return seconds, cpu, recap, hosts, runs
 
 
 def seconds_or_dash(seconds):
@@ -326,15 +358,15 @@ def print_table(figures):
     print()
     print('| hosts (forks) | first converge | idempotent re-run | re-run / first | check --diff '
           '| tasks run / skipped per host, first | tasks run / skipped per host, re-run | changed on re-run '
-          '| controller CPU per task per host, re-run | controller / hosts CPU, re-run |')
-    print('|---|---|---|---|---|---|---|---|---|---|')
+          '| module runs per host, re-run | controller CPU per task per host, re-run | controller / hosts CPU, re-run |')
+    print('|---|---|---|---|---|---|---|---|---|---|---|')
     for size in sorted(figures):
         first, rerun, check = (figures[size][label] for label, _args in RUNS)
-        print('| %d (%d) | %.1f s | %.1f s | %.0f%% | %.1f s | %s / %s | %s / %s | %s | %.3f s | %.1f s / %s |' % (
+        print('| %d (%d) | %.1f s | %.1f s | %.0f%% | %.1f s | %s / %s | %s / %s | %s | %s | %.3f s | %.1f s / %s |' % (
             size, size, first[0], rerun[0], 100 * rerun[0] / first[0], check[0],
             per_host(first[2], tasks_run), per_host(first[2], lambda c: c['skipped']),
             per_host(rerun[2], tasks_run), per_host(rerun[2], lambda c: c['skipped']),
-            per_host(rerun[2], lambda c: c['changed']), cpu_per_task(rerun[1], rerun[2]), rerun[1],
+            per_host(rerun[2], lambda c: c['changed']), rerun[4], cpu_per_task(rerun[1], rerun[2]), rerun[1],
             seconds_or_dash(rerun[3])))
     smallest = min(figures)
     for size in sorted(figures)[1:]:

@@ -4,9 +4,12 @@
 # 1. contents: the licence, the changelog, the EE metadata and every role's
 #    README are in; nothing else but what a user runs or reads (an allowlist
 #    of top-level entries, and development files that must stay out);
-# 2. it installs offline beside community.crypto from the top of galaxy.yml's
-#    range (so the dependency resolves), and ansible-doc renders every module
-#    and role from the installed copy;
+# 2. it installs offline into an empty collections path with nothing
+#    installed first (galaxy.yml declares no dependency) and adds no other
+#    collection: the path then holds mailstack.sasl_postfix alone, and
+#    `ansible-galaxy collection list community.crypto` shows no copy of its
+#    own, only the one the `ansible` package in .venv bundles, if any; and
+#    ansible-doc renders every module and role from the installed copy;
 # 3. ansible-builder introspect finds bindep.txt's packages through
 #    meta/execution-environment.yml;
 # 4. galaxy-importer, what Ansible Galaxy runs on an upload (ansible-doc,
@@ -18,9 +21,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 importer_venv=$PWD/.cache/venv-galaxy-importer
-# The `ansible` package that bundles community.crypto 2.26.6, the newest
-# release in galaxy.yml's range.
-crypto_from=ansible==11.13.0
 
 fail() { echo "build-check: $*" >&2; exit 1; }
 
@@ -52,16 +52,22 @@ if ! grep -q 'GNU GENERAL PUBLIC LICENSE' "$work/LICENSE" || ! grep -q 'Version 
 fi
 echo "build-check: contents: licence, changelog, EE metadata and $(wc -w <<<"$roles") role READMEs in; no development files"
 
-# --- 2. offline install beside the dependency, ansible-doc
+# --- 2. offline install with nothing installed first, nothing else pulled in, ansible-doc
 installed_root=$work/installed
-python tests/tools/collection_from_ansible_wheel.py "$crypto_from" community.crypto "$installed_root" \
-  --wheels .cache/ansible-wheels
 # Not the checkout the Makefile points ANSIBLE_COLLECTIONS_PATH at: only the
-# artifact and its dependency.
+# artifact, into an empty path.
 ANSIBLE_COLLECTIONS_PATH=$installed_root \
   ansible-galaxy collection install --offline -p "$installed_root" "$tarball" >/dev/null
 installed=$installed_root/ansible_collections/mailstack/sasl_postfix
 [ -f "$installed/MANIFEST.json" ] || fail "install left no MANIFEST.json"
+present=$(cd "$installed_root/ansible_collections" && find . -mindepth 2 -maxdepth 2 -type d | sed 's|^\./||' | sort)
+[ "$present" = mailstack/sasl_postfix ] || fail "the install brought more than mailstack.sasl_postfix:
+$present"
+# The `ansible` package in .venv bundles a community.crypto; the install must
+# not have added a second copy beside it (0.1.0's range did, from Galaxy).
+crypto_copies=$(ANSIBLE_COLLECTIONS_PATH=$installed_root ansible-galaxy collection list community.crypto 2>/dev/null |
+  grep -c '^community\.crypto ' || true)
+[ "$crypto_copies" -le 1 ] || fail "ansible-galaxy collection list shows $crypto_copies copies of community.crypto"
 
 modules=$(find plugins/modules -name '*.py' ! -name '__init__.py' -exec basename {} .py \; | sort)
 for module in $modules; do
@@ -72,7 +78,7 @@ for role in $roles; do
   ANSIBLE_COLLECTIONS_PATH=$installed_root ansible-doc -t role "mailstack.sasl_postfix.$role" >/dev/null ||
     fail "ansible-doc cannot render role mailstack.sasl_postfix.$role"
 done
-echo "build-check: installed offline beside community.crypto; ansible-doc renders $(wc -w <<<"$modules") modules and $(wc -w <<<"$roles") roles"
+echo "build-check: installed offline into an empty path, alone (community.crypto copies listed: $crypto_copies, from the ansible package, not the install); ansible-doc renders $(wc -w <<<"$modules") modules and $(wc -w <<<"$roles") roles"
 
 # --- 3. execution-environment metadata
 tests/tools/make-venv.sh "$importer_venv" tests/galaxy-importer.txt
@@ -86,12 +92,11 @@ done <<<"$packages"
 echo "build-check: ansible-builder introspect lists the $(wc -l <<<"$packages") bindep.txt packages"
 
 # --- 4. galaxy-importer
-# Its ansible-lint resolves the roles' community.crypto modules only from
-# the importer's own site-packages (it sets ANSIBLE_COLLECTIONS_PATH itself),
-# where the `ansible` package would put them.
+# The importer sees no collection but the artifact, as on Galaxy. An importer
+# venv made before the dependency went holds the community.crypto that
+# build-check put into its site-packages then: removed.
 site_packages=$("$importer_venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
-python tests/tools/collection_from_ansible_wheel.py "$crypto_from" community.crypto "$site_packages" \
-  --wheels .cache/ansible-wheels >/dev/null
+rm -rf "$site_packages/ansible_collections/community/crypto"
 status=0
 (cd "$work" && env -u ANSIBLE_COLLECTIONS_PATH PATH="$importer_venv/bin:$PATH" \
   python -m galaxy_importer.main "$tarball") >"$work/importer.log" 2>&1 || status=$?

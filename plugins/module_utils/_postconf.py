@@ -14,17 +14,11 @@ wrapper (see _lookup_table.py).
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import grp
-import hashlib
 import os
-import pwd
 import re
-import stat
 
 from ansible_collections.mailstack.sasl_postfix.plugins.module_utils._common import (
     TOOL_DIRS, ModuleError, find_tool, is_stale, run_tool)
-from ansible_collections.mailstack.sasl_postfix.plugins.module_utils._host_state import (
-    account_name, missing_packages, unit_state, user_groups)
 
 DEFAULT_CONFIG_DIR = '/etc/postfix'
 
@@ -161,46 +155,6 @@ def table_state(table):
     present = all(os.path.exists(index) for index in indexes)
     return dict(type=map_type, path=path, indexed=bool(indexes), index_files=indexes, index_present=present,
                 index_current=present and (not indexes or not os.path.exists(path) or not is_stale(path, indexes)))
-
-
-def file_state(path, checksum=True):
-    """What postfix_info reports for one path (not followed when a symlink).
-
-    exists; and when it exists: type (file, directory, link or other), mode
-    (four octal digits), owner and group (names, or numbers without a name),
-    checksum (SHA-1 of a regular file, as ansible.builtin.stat reports it;
-    left out without `checksum`) and link_target (of a symlink).
-    """
-    if not path or not os.path.isabs(path):
-        raise ModuleError('files: %r is not an absolute path' % path)
-    try:
-        info = os.lstat(path)
-    except OSError:
-        return dict(exists=False)
-    result = dict(exists=True, mode='%04o' % stat.S_IMODE(info.st_mode),
-                  owner=account_name(pwd.getpwuid, info.st_uid), group=account_name(grp.getgrgid, info.st_gid))
-    if stat.S_ISREG(info.st_mode):
-        result['type'] = 'file'
-        if checksum:
-            result['checksum'] = _sha1(path)
-    elif stat.S_ISDIR(info.st_mode):
-        result['type'] = 'directory'
-    elif stat.S_ISLNK(info.st_mode):
-        result.update(type='link', link_target=os.readlink(path))
-    else:
-        result['type'] = 'other'
-    return result
-
-
-def _sha1(path):
-    digest = hashlib.sha1()
-    try:
-        with open(path, 'rb') as handle:
-            for block in iter(lambda: handle.read(65536), b''):
-                digest.update(block)
-    except (IOError, OSError) as exc:
-        raise ModuleError('cannot read %s: %s' % (path, exc))
-    return digest.hexdigest()
 
 
 # ---------------------------------------------------------------------------
@@ -446,25 +400,11 @@ def run_postfix_info(module):
     reported (installed, main_cf_exists) instead of failing the task.
     """
     p = module.params
-    host = host_facts(module)
     presence = postfix_presence(module.get_bin_path('postconf', opt_dirs=TOOL_DIRS), p['config_dir'])
     if p['allow_missing'] and not (presence['installed'] and presence['main_cf_exists']):
-        return dict(presence, changed=False, **host)
+        return dict(presence, changed=False)
     pc = Postconf(module, p['config_dir'])
     result = postfix_facts(pc, p['parameters'], p['tables'])
-    result.update(presence, changed=False, **host)
+    result.update(presence, changed=False)
     return result
 
-
-def host_facts(module):
-    """What postfix_info reads beside Postfix: files, packages, users' groups, systemd units."""
-    p = module.params
-    files = dict((path, file_state(path)) for path in p['files'])
-    files.update((path, file_state(path, checksum=False)) for path in p['secret_files'])
-    units = {}
-    for unit in p['systemd_units']:
-        state = unit_state(module, unit)
-        if state is not None:
-            units[unit] = state
-    return dict(files=files, packages_missing=missing_packages(module, p['packages']),
-                users=dict((name, user_groups(name)) for name in p['users']), systemd_units=units)

@@ -452,9 +452,15 @@ class Sasldb(object):
 
 # --- module flows: check -> plan -> write (skipped in check mode) -> report ----------------
 
-def run_users(module, path, wanted, update_password, exclusive):
-    """Check, plan, write (unless check mode) and set file attributes. Returns (plan, changed, diff)."""
+def run_users(module, path, wanted, update_password, exclusive, create=True):
+    """Check, plan, write (unless check mode) and set file attributes. Returns (plan, changed, diff).
+
+    With create=False a missing database is an error, except in check mode.
+    """
     db = Sasldb(module, path, write=True)
+    if not create and not db.exists and not module.check_mode:
+        raise ModuleError('the sasldb %s does not exist and create is false: nothing was written. Create it first, '
+                          'with its owner, group and mode (the mailstack.sasl_postfix.cyrus_sasl role does)' % path)
     if not module.check_mode:
         db.lock()
     for dummy in range(_MAX_ATTEMPTS):
@@ -492,7 +498,8 @@ def run_sasldb_users(module, invocation):
     """The sasldb_users module: many users in one database write; `invocation` from quiet_no_log()."""
     params = module.params
     wanted, realm = normalize_users(params['users'], default_realm, indexed=True)
-    result, changed, diff = run_users(module, params['path'], wanted, params['update_password'], params['exclusive'])
+    result, changed, diff = run_users(module, params['path'], wanted, params['update_password'], params['exclusive'],
+                                      create=params['create'])
     report = dict(
         changed=changed,
         added=[user_label(u) for u in result.added],

@@ -15,9 +15,12 @@ description:
   - Returns the Postfix version, the SASL server and client plugin types, the lookup table types,
     whether the build has TLS and SASL support, the main directories, the C(master.cf) services (program and chroot),
     all read from the real C(postconf) command.
-  - On request also the values of more parameters (O(parameters)), whether the index files of lookup tables are
-    there (O(tables)) and the state of files (O(files)), so that a role reads the live state once instead of
-    parsing C(postconf) output or running M(ansible.builtin.stat) itself.
+  - On request also the values of more parameters (O(parameters)) and whether the index files of lookup tables are
+    there (O(tables)), so that a role reads the live state once instead of parsing C(postconf) output itself.
+  - It answers questions about Postfix only. Host state (Debian packages, users' groups, systemd units, files) is
+    asked through M(mailstack.sasl_postfix.managed_state) (its C(packages) option for the packages); the options
+    that read it here (C(packages), C(users), C(systemd_units), C(files), C(secret_files)) were removed before
+    0.2.0 was released.
 author:
   - mailstack.sasl_postfix contributors (@mailstack)
 extends_documentation_fragment:
@@ -42,58 +45,17 @@ options:
     elements: str
     default: []
     version_added: 0.2.0
-  files:
-    description:
-      - Absolute paths whose state is returned in RV(files), that is whether they exist, their type, mode, owner and
-        group, the SHA-1 checksum of a regular file and the target of a symlink. A symlink is not followed.
-      - With it, a role compares the files it would write with the live ones in this one call and skips the tasks
-        that would find nothing to change.
-    type: list
-    elements: path
-    default: []
-    version_added: 0.2.0
-  secret_files:
-    description:
-      - Paths reported like those of O(files), but without a checksum, for files whose content is secret (such as
-        a sasldb with its passwords).
-    type: list
-    elements: path
-    default: []
-    version_added: 0.2.0
-  packages:
-    description:
-      - Debian packages whose installed state C(dpkg-query) is asked for; those it does not list as installed are
-        returned in RV(packages_missing). Read even when Postfix is missing (O(allow_missing)), so that a role can
-        ask before installing anything.
-    type: list
-    elements: str
-    default: []
-    version_added: 0.2.0
-  users:
-    description:
-      - Local users whose groups are returned in RV(users), for example V(postfix) to learn whether it is already
-        in the group of the sasldb.
-    type: list
-    elements: str
-    default: []
-    version_added: 0.2.0
-  systemd_units:
-    description:
-      - systemd units whose state (C(systemctl is-active) and C(is-enabled)) is returned in RV(systemd_units).
-    type: list
-    elements: str
-    default: []
-    version_added: 0.2.0
   allow_missing:
     description:
       - When V(true), a host without Postfix (no C(postconf) command) or without C(main.cf) in O(config_dir) is not an
-        error. The module then returns only RV(installed), RV(main_cf_exists), RV(files), RV(packages_missing),
-        RV(users) and RV(systemd_units).
+        error. The module then returns only RV(installed) and RV(main_cf_exists); this is how a role asks
+        whether Postfix is installed.
       - When V(false), such a host fails the task with a message saying what is missing.
     type: bool
     default: false
     version_added: 0.2.0
 seealso:
+  - module: mailstack.sasl_postfix.managed_state
   - module: mailstack.sasl_postfix.postconf
   - module: mailstack.sasl_postfix.lookup_table
 '''
@@ -128,33 +90,12 @@ EXAMPLES = r'''
 - name: Learn whether Postfix is installed and configured, without failing on a new host
   mailstack.sasl_postfix.postfix_info:
     allow_missing: true
-    files: [/etc/postfix/main.cf]
   register: postfix
-
-- name: Learn which packages are missing, who is in which group and whether Postfix runs
-  mailstack.sasl_postfix.postfix_info:
-    allow_missing: true
-    packages: [postfix, sasl2-bin]
-    users: [postfix]
-    systemd_units: [postfix]
-  register: postfix
-
-- name: Install only what is missing
-  ansible.builtin.apt:
-    name: "{{ postfix.packages_missing }}"
-  when: postfix.packages_missing | length > 0
 
 - name: Say what is missing
   ansible.builtin.debug:
     msg: "postconf found: {{ postfix.installed }}, main.cf: {{ postfix.main_cf_exists }}"
   when: not (postfix.installed and postfix.main_cf_exists)
-
-- name: Write main.cf only when its content differs from the live file
-  ansible.builtin.template:
-    src: main.cf.j2
-    dest: /etc/postfix/main.cf
-    mode: "0644"
-  when: postfix.files['/etc/postfix/main.cf'].checksum | default('') != lookup('ansible.builtin.template', 'main.cf.j2') | hash('sha1')
 '''
 
 RETURN = r'''
@@ -170,44 +111,6 @@ main_cf_exists:
   type: bool
   version_added: 0.2.0
   sample: true
-files:
-  description:
-    - For each path of O(files) and O(secret_files), keyed by the path as given, its state; C(exists) only when it
-      does not exist.
-    - C(type) is V(file), V(directory), V(link) or V(other); C(mode) four octal digits; C(owner) and C(group) names
-      (numbers when the host has no name for them); C(checksum) the SHA-1 of a regular file (as M(ansible.builtin.stat)
-      computes it; not for O(secret_files)); C(link_target) the target of a symlink.
-  returned: always
-  type: dict
-  version_added: 0.2.0
-  sample: {"/etc/postfix/main.cf": {exists: true, type: file, mode: "0644", owner: root, group: root,
-           checksum: 2aae6c35c94fcfb415dbe95f408b9ce91ee846ed}, "/etc/postfix/sasl_passwd": {exists: false}}
-packages_missing:
-  description:
-    - The packages of O(packages) that dpkg does not list as installed (not installed, only their configuration
-      left, half-installed, unknown to dpkg, or written with a version or an architecture), in the order given.
-  returned: always
-  type: list
-  elements: str
-  version_added: 0.2.0
-  sample: [sasl2-bin]
-users:
-  description:
-    - For each user of O(users), C(exists); and when it exists C(primary_group) and C(groups), its supplementary
-      groups, sorted.
-  returned: always
-  type: dict
-  version_added: 0.2.0
-  sample: {postfix: {exists: true, primary_group: postfix, groups: [sasl]}}
-systemd_units:
-  description:
-    - For each unit of O(systemd_units), C(active) and C(enabled) as C(systemctl is-active) and C(is-enabled) print
-      them (for example V(active), V(inactive); V(enabled), V(disabled), V(static)), V(unknown) when they print
-      nothing. Empty on a host without C(systemctl).
-  returned: always
-  type: dict
-  version_added: 0.2.0
-  sample: {postfix: {active: active, enabled: enabled}}
 mail_version:
   description: The Postfix version (C(postconf -h mail_version)).
   returned: when Postfix was read (always, unless O(allow_missing) found none)
@@ -331,12 +234,6 @@ def main():
         argument_spec=dict(
             parameters=dict(type='list', elements='str', default=[]),
             tables=dict(type='list', elements='str', default=[]),
-            files=dict(type='list', elements='path', default=[]),
-            # Paths, not secrets: no_log would hide them from the result.
-            secret_files=dict(type='list', elements='path', default=[], no_log=False),
-            packages=dict(type='list', elements='str', default=[]),
-            users=dict(type='list', elements='str', default=[]),
-            systemd_units=dict(type='list', elements='str', default=[]),
             allow_missing=dict(type='bool', default=False),
             **CONFIG_DIR_OPTION
         ),

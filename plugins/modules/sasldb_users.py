@@ -77,6 +77,15 @@ options:
       - With O(exclusive=true) and an empty O(users), every user is removed.
     type: bool
     default: false
+  create:
+    description:
+      - Whether a missing database is created.
+      - With V(false), a missing database fails the task with a message naming it, and nothing is written; in
+        check mode the module reports what it would do to an empty database instead, because an earlier task of
+        the same run (the cyrus_sasl role) may create it.
+    type: bool
+    default: true
+    version_added: 0.2.0
 notes:
   - If no user is to be added, the module does not create the file.
 seealso:
@@ -152,6 +161,7 @@ def main():
             # no_log on the whole list keeps it out of the host's log; see _sasldb.quiet_no_log
             users=dict(type='list', elements='dict', required=True, no_log=True, options=_sasldb.USER_OPTIONS),
             exclusive=dict(type='bool', default=False),
+            create=dict(type='bool', default=True),
             **_sasldb.WRITE_OPTIONS
         ),
         add_file_common_args=True,

@@ -4,22 +4,19 @@
 # checkout, mounted at its own path). Not meant to be run on a real machine:
 # the Molecule scenario installs Postfix where it runs.
 #
-#   inside.sh LABEL ANSIBLE_PACKAGE
+#   inside.sh LABEL
 #
 # LABEL names the pip requirements (tests/core-versions/LABEL.txt: that
-# ansible-core, Molecule, testinfra); ANSIBLE_PACKAGE (for example
-# ansible==9.2.0) is the `ansible` release whose bundled community.crypto is
-# installed beside the collection, since Galaxy is not reachable.
+# ansible-core, Molecule, testinfra). No other collection is installed: the
+# collection depends on none.
 #
-# Steps, each timed: venv, community.crypto, build the artifact and install it
-# offline (which resolves galaxy.yml's dependency range against that
-# community.crypto), ansible-doc of every module and role, syntax check of
-# every playbook by its FQCN, the Molecule scenario `submission` (converge,
-# idempotence, verify), the module playbook.
+# Steps, each timed: venv, build the artifact and install it offline into an
+# empty collections path (it must bring nothing else), ansible-doc of every
+# module and role, syntax check of every playbook by its FQCN, the Molecule
+# scenario `submission` (converge, idempotence, verify), the module playbook.
 set -euo pipefail
 
 label=$1
-ansible_package=$2
 here=tests/core-versions
 requirements=$here/$label.txt
 state=$PWD/.cache/core-versions/$label
@@ -48,13 +45,17 @@ make_venv() {
   tests/tools/make-venv.sh "$venv" "$requirements" /usr/bin/python3
 }
 
-# --offline: the dependency must be satisfied by the community.crypto already
-# there, so this fails if galaxy.yml's range excludes it.
+# --offline into an empty path: galaxy.yml declares no dependency, so the
+# install needs nothing beforehand and must leave the collection alone there.
 build_and_install() {
-  rm -rf "$state/dist"
+  local present
+  rm -rf "$state/dist" "$collections"
   ansible-galaxy collection build --output-path "$state/dist" . >/dev/null
   ansible-galaxy collection install --offline -p "$collections" "$state"/dist/mailstack-sasl_postfix-*.tar.gz
   [ -f "$installed/MANIFEST.json" ] || { echo "inside.sh: the install left no MANIFEST.json" >&2; return 1; }
+  present=$(cd "$collections/ansible_collections" && find . -mindepth 2 -maxdepth 2 -type d | sed 's|^\./||' | sort)
+  [ "$present" = mailstack/sasl_postfix ] ||
+    { echo "inside.sh: the install brought more than mailstack.sasl_postfix: $present" >&2; return 1; }
 }
 
 ansible_doc_everything() {
@@ -91,14 +92,10 @@ ansible --version | head -n 1
 python --version
 step_done "venv"
 
-# community.crypto as that `ansible` package bundles it.
-rm -rf "$collections"
-python tests/tools/collection_from_ansible_wheel.py "$ansible_package" community.crypto "$collections"
 export ANSIBLE_COLLECTIONS_PATH=$collections
 export MAILSTACK_CORE_COLLECTIONS=$collections # tests/core-versions/molecule/config.yml
 export ANSIBLE_PYTHON_INTERPRETER=/usr/bin/python3
 export ANSIBLE_FORCE_COLOR=false
-step_done "community.crypto from $ansible_package"
 
 build_and_install
 step_done "artifact built and installed offline"

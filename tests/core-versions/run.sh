@@ -4,10 +4,12 @@
 #
 #   run.sh [oldest|newest ...]      (default: both, side by side)
 #
-#   oldest: ansible-core 2.16 on Debian 12's Python 3.11, with the
-#           community.crypto at the bottom of galaxy.yml's range
+#   oldest: ansible-core 2.16 on Debian 12's Python 3.11
 #   newest: ansible-core 2.21 on Debian 13's Python 3.13 (2.20 and later need
-#           Python 3.12 or newer), with the newest community.crypto in range
+#           Python 3.12 or newer)
+#
+# Bare ansible-core in each, no other collection: the collection depends on
+# none, so its artifact installs offline alone.
 #
 # The controller is a container of the project's own test image
 # (tests/hosts/build-images.sh), so a fresh Debian 12 machine gets the same
@@ -28,14 +30,11 @@ prefix=${MAILSTACK_TEST_PREFIX:-mailstack}
 # host on this machine kind, whose CA only the host's bundle holds.
 ca_bundle=/etc/ssl/certs/ca-certificates.crt
 
-# LABEL -> the controller image (its Debian release gives the Python) and the
-# `ansible` package whose bundled community.crypto goes beside the collection:
-# ansible 9.2.0 is what Ubuntu 24.04 packages (community.crypto 2.17.1, with
-# ansible-core 2.16); ansible 11.13.0 bundles 2.26.6, the last 2.x release.
+# LABEL -> the controller image (its Debian release gives the Python).
 settings() {
   case $1 in
-    oldest) image=localhost/mailstack-debian:12 ansible_package=ansible==9.2.0 ;;
-    newest) image=localhost/mailstack-debian:13 ansible_package=ansible==11.13.0 ;;
+    oldest) image=localhost/mailstack-debian:12 ;;
+    newest) image=localhost/mailstack-debian:13 ;;
     *) echo "core-versions: unknown version label '$1' (oldest, newest)" >&2; return 2 ;;
   esac
 }
@@ -69,7 +68,7 @@ run_one() {
       "$image" /sbin/init >/dev/null &&
       wait_for_systemd "$name" &&
       podman exec --env MAILSTACK_CORE_CONTAINER="$label" --workdir "$PWD" "$name" \
-        tests/core-versions/inside.sh "$label" "$ansible_package"
+        tests/core-versions/inside.sh "$label"
   } >"$logs/$label.log" 2>&1 || status=$?
   podman rm -f -t 0 "$name" >/dev/null 2>&1 || true
   # The collections' own requires_ansible must accept this ansible-core too.

@@ -30,8 +30,14 @@ def run_role_tasks(tmp_path, role, tasks_from, variables, messages=(), run_handl
     """
     debug = ''.join('    - ansible.builtin.debug:\n        msg: %s\n' % json.dumps(m) for m in messages)
     end = '' if run_handlers else '    - ansible.builtin.meta: end_play\n'
+    play = PLAYBOOK.format(role=role, tasks_from=tasks_from, messages=debug, end=end)
+    return run_playbook(tmp_path, play, variables, extra_args)
+
+
+def run_playbook(tmp_path, play, variables, extra_args=()):
+    """Run the playbook text `play` on localhost with `variables` as extra vars. Returns (rc, output)."""
     path = tmp_path / 'play.yml'
-    path.write_text(PLAYBOOK.format(role=role, tasks_from=tasks_from, messages=debug, end=end))
+    path.write_text(play)
     extra = tmp_path / 'vars.json'
     extra.write_text(json.dumps(variables))
     env = dict(os.environ, ANSIBLE_FORCE_COLOR='false', ANSIBLE_NOCOLOR='true')

@@ -531,3 +531,20 @@ def test_large_database_idempotent(tmp_path):
     assert third['updated'] == ['user01234@ex.org'] and third['added'] == []
     assert authenticate(str(db), 'user01234@ex.org', 'other') == SASL_OK
     assert authenticate(str(db), 'user09999@ex.org', 'secret-9999') == SASL_OK
+
+
+def test_sasldb_users_create_false_refuses_a_missing_database(tmp_path):
+    db = tmp_path / 'sasldb2'
+    args = {'users': [NEW], 'path': str(db), 'create': False}
+    result = run_module('sasldb_users', args)
+    assert result.get('failed') is True, result
+    assert 'the sasldb %s does not exist and create is false' % db in result['msg']
+    assert not db.exists() and not leftovers(tmp_path)
+    # Check mode predicts the users an earlier task of the run would get a database for.
+    result = run_module('sasldb_users', args, check_mode=True)
+    assert not result.get('failed') and result['changed'] and result['added'], result
+    assert not db.exists()
+    # An existing database is written as with create: true.
+    assert run_module('sasldb_users', dict(args, create=True))['changed']
+    result = run_module('sasldb_users', args)
+    assert not result.get('failed') and not result['changed'], result

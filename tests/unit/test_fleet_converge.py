@@ -4,6 +4,7 @@ import argparse
 import importlib.util
 import os
 import shutil
+import subprocess
 
 import pytest
 import yaml
@@ -96,3 +97,20 @@ def test_ping_playbook_has_the_asked_number_of_ping_tasks_and_no_facts(tmp_path)
         shutil.rmtree(fleet.tmp)
     assert len(plays) == 1 and plays[0]['gather_facts'] is False and plays[0]['hosts'] == 'all'
     assert [list(task) for task in plays[0]['tasks']] == [['name', 'ansible.builtin.ping']] * 3
+
+
+def test_module_runs_spread_over_the_hosts():
+    assert fleet_converge.spread([7, 7, 7]) == '7'
+    assert fleet_converge.spread([9, 7, 8]) == '7-9'
+    assert fleet_converge.spread([]) == '-'
+
+
+def test_the_counting_wrapper_logs_a_line_and_runs_python(tmp_path):
+    wrapper = tmp_path / 'python3-counted'
+    log = tmp_path / 'runs'
+    wrapper.write_text(fleet_converge.COUNTING_WRAPPER.replace(fleet_converge.MODULE_RUNS_LOG, str(log)))
+    wrapper.chmod(0o755)
+    for _ in range(2):
+        assert subprocess.run([str(wrapper), '-c', 'print(6 * 7)'], capture_output=True, text=True,
+                              check=True).stdout == '42\n'
+    assert log.read_text().splitlines() == ['run', 'run']

@@ -1,22 +1,34 @@
-"""The postfix role's self-signed pair (tasks/tls.yml), run for real on localhost.
+"""The postfix role's self-signed pair, run for real on localhost.
 
-ansible-playbook includes the role's tls.yml with community.crypto, writing
-the key and the certificate into a temporary directory. The
-play ends before the role's handlers, which would check and reload this
-machine's Postfix. One sequence of runs, as a host sees them over time:
+ansible-playbook loads the role's defaults and vars and converges the pair
+the role declares (__postfix_tls_selfsigned) with managed_state, as
+tasks/converge.yml does, writing the key and the certificate into a
+temporary directory. One sequence of runs, as a host sees them over time:
 the first run, a re-run, a run inside the renewal window, a run after the
 lifetime was shortened, a key type change in check mode and for real.
 """
 
+import os
 import re
 
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from helpers.roles import run_role_tasks
+from helpers.roles import run_playbook
 
 HOSTNAME = 'mail.example.org'
+ROLE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), 'roles', 'postfix')
+PLAY = """
+- hosts: localhost
+  connection: local
+  gather_facts: false
+  tasks:
+    - ansible.builtin.include_vars: {role}/defaults/main.yml
+    - ansible.builtin.include_vars: {role}/vars/main.yml
+    - mailstack.sasl_postfix.managed_state:
+        tls_selfsigned: "{{{{ __postfix_tls_selfsigned }}}}"
+""".format(role=ROLE)
 RECAP = re.compile(r'localhost\s+:\s+ok=\d+\s+changed=(\d+)\s+unreachable=\d+\s+failed=(\d+)')
 
 
@@ -52,8 +64,7 @@ def runs(tmp_path_factory):
     ]
     snapshots = {}
     for name, variables, extra in steps:
-        rc, output = run_role_tasks(tmp_path, 'postfix', 'tls', dict(base, **variables), run_handlers=False,
-                                    extra_args=extra)
+        rc, output = run_playbook(tmp_path, PLAY, dict(base, **variables), extra_args=extra)
         snapshots[name] = _snapshot(tmp_path, rc, output)
     return snapshots
 

@@ -30,4 +30,4 @@ def test_the_checks_fail_before_the_host_is_read(tmp_path, role, variables, mess
     rc, output = run_role_tasks(tmp_path, role, 'validate', variables)
     assert rc != 0, output
     assert message in ' '.join(output.replace('\\"', '"').split()), output
-    assert 'Look for Postfix' not in output
+    assert "Read Postfix's" not in output

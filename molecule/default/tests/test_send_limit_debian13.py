@@ -6,11 +6,9 @@ bob@other.test (no other test sends as bob), alice unaffected, and a stopped
 service defers. Real SMTP sessions on 587 inside the container (smtp-dialog).
 """
 
-import time
-
 import pytest
-import testinfra
 
+from helpers.molecule import container, wait_until
 from helpers.smtp import auth_plain, rcpt_replies, smtp_dialog
 
 HOST = 'default-debian13'
@@ -20,7 +18,7 @@ PASSWORDS = {'alice': 'alice-test-password', 'bob@other.test': 'bob-test-passwor
 
 @pytest.fixture(scope='module')
 def box():
-    return testinfra.get_host('podman://' + HOST)
+    return container(HOST)
 
 
 def _rcpts(box, login, sender, count):
@@ -50,8 +48,6 @@ def test_policy_service_down_defers(box):
         assert code == 451 and '4.3.5' in text, (code, text)
     finally:
         box.check_output('systemctl start policyd-rate-limit')
-    for _attempt in range(30):
-        if box.file('/var/spool/postfix/ratelimit/policy').is_socket:
-            break
-        time.sleep(1)
+    wait_until('the policy socket /var/spool/postfix/ratelimit/policy (value: whether it is a socket)',
+               lambda: box.file('/var/spool/postfix/ratelimit/policy').is_socket, 30)
     assert _rcpts(box, 'alice', 'alice@mailstack.test', 1)[0][0] == 250

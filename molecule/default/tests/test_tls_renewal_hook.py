@@ -16,9 +16,8 @@ import shlex
 import time
 
 import pytest
-import testinfra
 
-from helpers.molecule import run_converge
+from helpers.molecule import container, run_converge, wait_until
 
 HOST = 'default-debian13'
 NAME = HOST + '.mailstack.test'
@@ -31,7 +30,7 @@ TAG = 'mailstack-postfix-tls-deploy'
 
 @pytest.fixture(scope='module')
 def box():
-    return testinfra.get_host('podman://' + HOST)
+    return container(HOST)
 
 
 def _fingerprint(box, path):
@@ -46,13 +45,9 @@ def _served(box, port):
 
 
 def _wait_served(box, fingerprint):
-    deadline = time.monotonic() + 60
-    while True:
-        served = {port: _served(box, port) for port in (25, 465, 587)}
-        if set(served.values()) == {fingerprint}:
-            return
-        assert time.monotonic() < deadline, 'Postfix serves %s, not %s' % (served, fingerprint)
-        time.sleep(2)
+    wait_until('Postfix to serve %s on 25, 465 and 587 (value: port -> SHA-256 fingerprint served)' % fingerprint,
+               lambda: {port: _served(box, port) for port in (25, 465, 587)}, 60, interval=2,
+               until=lambda served: set(served.values()) == {fingerprint})
 
 
 # The names the role requires: myhostname and postfix_tls_renewal_hook_names.

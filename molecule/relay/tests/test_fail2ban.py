@@ -12,11 +12,10 @@ relay-server in the failover test.
 """
 
 import shlex
-import time
 
 import pytest
-import testinfra
 
+from helpers.molecule import container, wait_until
 from helpers.smtp import auth_plain, smtp_dialog
 
 SERVER = 'relay-server'
@@ -29,24 +28,19 @@ USER, PASSWORD = 'relay-client@mailstack.test', 'relay-test-password'
 MYNETWORKS = ['127.0.0.0/8', '::1/128']
 
 
-def _host(name):
-    # podman exec directly: the ansible:// backend starts Ansible for every command.
-    return testinfra.get_host('podman://' + name)
-
-
 @pytest.fixture(scope='module')
 def server():
-    return _host(SERVER)
+    return container(SERVER)
 
 
 @pytest.fixture(scope='module')
 def attacker():
-    return _host(ATTACKER)
+    return container(ATTACKER)
 
 
 @pytest.fixture(scope='module')
 def other():
-    return _host(OTHER)
+    return container(OTHER)
 
 
 def _auth(client, password, server=SERVER, port=587):
@@ -76,13 +70,6 @@ def _ip(host):
     return host.check_output('hostname -I').split()[0]
 
 
-def _wait(what, probe, timeout, diagnose=lambda: ''):
-    deadline = time.monotonic() + timeout
-    while not probe():
-        assert time.monotonic() < deadline, 'gave up after %d s waiting for %s\n%s' % (timeout, what, diagnose())
-        time.sleep(1)
-
-
 def test_jail_is_active_on_the_journal_with_the_scenario_settings(server):
     assert server.service('fail2ban').is_running and server.service('fail2ban').is_enabled
     get = {name: server.check_output('fail2ban-client get %s %s' % (JAIL, name))
@@ -99,8 +86,9 @@ def test_mynetworks_is_never_banned(server):
     codes = [_auth(server, 'wrong-password-%d' % n, server='127.0.0.1') for n in range(MAXRETRY + 2)]
     assert codes == [535] * (MAXRETRY + 2), codes
     # fail2ban saw them (so the check below is not vacuous) and ignored them.
-    _wait('fail2ban to ignore 127.0.0.1', lambda: 'Ignore 127.0.0.1' in server.check_output(
-        'cat /var/log/fail2ban.log'), 30)
+    wait_until('fail2ban to ignore 127.0.0.1 (value: whether fail2ban.log says so)',
+               lambda: 'Ignore 127.0.0.1' in server.check_output('cat /var/log/fail2ban.log'), 30,
+               diagnose=lambda: server.check_output('tail -n 20 /var/log/fail2ban.log'))
     assert '127.0.0.1' not in _banned(server)
     assert _auth(server, PASSWORD, server='127.0.0.1') == 235
 
@@ -112,8 +100,9 @@ def test_failed_auths_ban_the_client_while_another_still_authenticates(server, a
     codes = [_auth(attacker, 'guess-%d' % n) for n in range(MAXRETRY)]
     assert codes == [535] * MAXRETRY, codes
     # fail2ban reads the journal as it grows: under a loaded CI machine that can lag well behind the failures.
-    _wait('the ban of %s' % attacker_ip, lambda: attacker_ip in _banned(server), 120,
-          diagnose=lambda: server.check_output('fail2ban-client status %s; tail -n 20 /var/log/fail2ban.log' % JAIL))
+    wait_until('the ban of %s (value: the banned list)' % attacker_ip, lambda: _banned(server), 120,
+               until=lambda banned: attacker_ip in banned,
+               diagnose=lambda: server.check_output('fail2ban-client status %s; tail -n 20 /var/log/fail2ban.log' % JAIL))
     for port in (25, 465, 587):
         assert _connect(attacker, port) == 'refused', port
     # Another client, also outside mynetworks, still logs in (465 and 587).
@@ -124,6 +113,7 @@ def test_failed_auths_ban_the_client_while_another_still_authenticates(server, a
 
 def test_after_the_ban_time_the_client_gets_in_again(server, attacker):
     attacker_ip = _ip(attacker)
-    _wait('the end of the ban of %s' % attacker_ip, lambda: attacker_ip not in _banned(server), BANTIME + 30)
+    wait_until('the end of the ban of %s (value: the banned list)' % attacker_ip, lambda: _banned(server), BANTIME + 30,
+               until=lambda banned: attacker_ip not in banned)
     assert _connect(attacker, 587) == 'open'
     assert _auth(attacker, PASSWORD) == 235

@@ -10,15 +10,12 @@ client and puts it back).
 """
 
 import json
-import os
 import shlex
-import time
 import uuid
 
 import pytest
-import testinfra
 
-from helpers.molecule import assert_check_diff_reports_no_change, run_converge
+from helpers.molecule import assert_check_diff_reports_no_change, container, run_converge, wait_until
 from helpers.smtp import swaks as _swaks
 
 RELAYHOST = '[relay-server]:465'
@@ -41,34 +38,23 @@ SASL_PASSWD = '/etc/postfix/sasl_passwd'
 WAIT = 120
 
 
-def _host(name):
-    return testinfra.get_host('ansible://' + name, ansible_inventory=os.environ['MOLECULE_INVENTORY_FILE'])
-
-
 @pytest.fixture(scope='module')
 def server():
-    return _host('relay-server')
+    return container('relay-server')
 
 
 @pytest.fixture(scope='module')
 def backup():
-    return _host('relay-backup')
+    return container('relay-backup')
 
 
 @pytest.fixture(scope='module')
 def client():
-    return _host('relay-client')
+    return container('relay-client')
 
 
 def _wait_for(what, probe):
-    deadline = time.monotonic() + WAIT
-    while True:
-        result = probe()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError('gave up after %d s waiting for %s' % (WAIT, what))
-        time.sleep(1)
+    return wait_until(what, probe, WAIT)
 
 
 def _send(client, token, sender=DEFAULT_SENDER):
@@ -178,7 +164,7 @@ def test_server_offers_implicit_tls_on_465_and_its_certificate_verifies(client, 
                                                   ('relay-backup', 'relay-client-backup', BACKUP_PASSWORD)])
 def test_server_takes_auth_on_465(name, user, password):
     # podman exec: through Ansible, the command line (with the password) would go to the journal.
-    client = testinfra.get_host('podman://relay-client')
+    client = container('relay-client')
     dialog = _swaks(client, '-s', name, '-p', '465', '--tls-on-connect', '-a', 'PLAIN',
                     '-au', user, '-ap', password, '--quit-after', 'AUTH')
     assert '220 %s.mailstack.test ESMTP' % name in dialog and '235 2.7.0 Authentication successful' in dialog, dialog
@@ -275,7 +261,7 @@ def test_wrong_password_defers_and_fixed_credentials_deliver(client, server):
 @pytest.mark.parametrize('name', ['relay-client', 'relay-server', 'relay-backup'])
 def test_password_is_in_no_journal(name):
     # Ansible logs module arguments to the target's journal unless no_log.
-    journal = _journal(_host(name))
+    journal = _journal(container(name))
     assert RELAY_PASSWORD not in journal and BILLING_PASSWORD not in journal and BACKUP_PASSWORD not in journal
 
 

@@ -7,11 +7,10 @@ sasl_users role; the LDAP entries from prepare.yml.
 """
 
 import shlex
-import time
 
 import pytest
-import testinfra
 
+from helpers.molecule import assert_check_diff_reports_no_change, container, run_converge, wait_until
 from helpers.secrets import files_with_secrets, leaks, unintended
 from helpers.smtp import smtp_probe as _probe, swaks
 
@@ -28,7 +27,7 @@ EXPECTED = {
 @pytest.fixture
 def host(host):
     """The same container through podman exec: much faster than a module run per command."""
-    return testinfra.get_host('podman://' + host.backend.get_hostname())
+    return container(host)
 
 
 def _name(host):
@@ -55,14 +54,6 @@ def _swaks(host, user, password, mech='LOGIN', port=587):
     """AUTH with swaks after STARTTLS (587) or with implicit TLS (465); returns the dialog."""
     return swaks(host, '-s', '127.0.0.1', '-p', str(port), '--tls-on-connect' if port == 465 else '-tls', '-a', mech,
                  '-au', user, '-ap', password, '--quit-after', 'AUTH')
-
-
-def _wait_for(predicate, seconds=30):
-    for _attempt in range(seconds * 2):
-        if predicate():
-            return True
-        time.sleep(0.5)
-    return predicate()
 
 
 # --- configuration on disk -------------------------------------------------------
@@ -224,7 +215,8 @@ def test_stopped_saslauthd_never_authenticates(host):
     finally:
         host.check_output('systemctl start saslauthd')
     host_dir = EXPECTED[_name(host)][1]
-    assert _wait_for(lambda: host.file(host_dir + '/mux').is_socket)
+    assert wait_until('saslauthd\'s socket %s/mux (value: whether it is a socket)' % host_dir,
+                      lambda: host.file(host_dir + '/mux').is_socket, 30, interval=0.5)
     assert _auth(host, user, password) == 235
 
 
@@ -241,7 +233,6 @@ ALLOWED_FILES = {LDAP_BIND_PASSWORD: {'/etc/saslauthd.conf', '/var/cache/debconf
 @pytest.fixture(scope='module')
 def vvv_converge():
     """One more converge of all three hosts at -vvv: what the secrets tests search."""
-    from helpers.molecule import run_converge
     recap, output = run_converge('-vvv')
     failed = {host: counters for host, counters in recap.items() if counters['failed'] or counters['unreachable']}
     assert not failed, output[-6000:]
@@ -276,5 +267,4 @@ def test_only_the_intended_files_hold_passwords(host, vvv_converge):
 # --- idempotence of check mode ----------------------------------------------------
 
 def test_check_diff_after_converge_reports_no_change():
-    from helpers.molecule import assert_check_diff_reports_no_change
     assert_check_diff_reports_no_change()

@@ -8,7 +8,8 @@ not be throttled by anvil, inside security-server against 127.0.0.1.
 
 import pytest
 
-from security_helpers import OUTSIDE, SERVER, get_host
+from helpers.molecule import container
+from security_helpers import OUTSIDE, SERVER
 
 # Matrix name -> test file; pytest_terminal_summary prints one line per matrix.
 _MATRICES = {
@@ -25,12 +26,12 @@ _OUTCOMES = {name: {} for name in _NAMED}
 
 @pytest.fixture(scope='session')
 def server():
-    return get_host(SERVER)
+    return container(SERVER)
 
 
 @pytest.fixture(scope='session')
 def outside():
-    return get_host(OUTSIDE)
+    return container(OUTSIDE)
 
 
 @pytest.fixture(scope='session')

@@ -4,8 +4,6 @@ import base64
 import json
 import shlex
 
-import testinfra
-
 SERVER = 'security-server'
 OUTSIDE = 'security-outside'
 PASSWORDS = {'alice': 'Alice-Secret-7f3c9e1a', 'bob': 'Bob-Secret-2b8d4f60',
@@ -17,11 +15,6 @@ USERS = [
     {'name': 'carol', 'password': PASSWORDS['carol']},
     {'name': 'dave', 'password': PASSWORDS['dave']},
 ]
-
-
-def get_host(name):
-    # podman exec directly: the ansible:// backend starts Ansible for every command (seconds each).
-    return testinfra.get_host('podman://' + name)
 
 
 def plain(authzid, authcid, password):

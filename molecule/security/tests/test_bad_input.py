@@ -27,7 +27,6 @@ MANAGED_FILES = [
     '/etc/postfix/tls/smtpd-selfsigned.key',
     '/etc/aliases',
     '/etc/aliases.db',
-    '/usr/local/sbin/mailstack-postfix-validate',
     '/etc/postfix/sender_login',
     '/etc/postfix/sender_login.db',
     '/etc/policyd-rate-limit.yaml',
@@ -45,9 +44,9 @@ CASES = {
     # postfix role: types, choices, empty values
     'postfix-int-wrong-type': ({'postfix_smtpd_client_auth_rate_limit': 'many'}, ['postfix_smtpd_client_auth_rate_limit']),
     'postfix-empty-hostname': ({'postfix_myhostname': ''}, ['postfix_myhostname']),
-    # The open-relay rule lives in the validation script, which names the main.cf parameter.
+    # The open-relay rule lives in managed_state's validation of the pair, which names the main.cf parameter.
     'postfix-open-relay-restrictions': ({'postfix_smtpd_relay_restrictions': ['permit_sasl_authenticated', 'permit']},
-                                        ["open relay: smtpd_relay_restrictions in main.cf has a bare 'permit'"]),
+                                        ['open relay', "smtpd_relay_restrictions in main.cf has a bare 'permit'"]),
     # newlines: configuration injection
     'postfix-newline-in-banner': ({'postfix_smtpd_banner': '$myhostname ESMTP\n' + INJECTED}, ['postfix_smtpd_banner']),
     'postfix-newline-in-submission-restrictions': (

@@ -51,8 +51,8 @@ def _serving_state(server):
     }
 
 
-# First in this file: the killed run's repair converge below also clears the
-# rejected candidate this test leaves in the role's candidate directory.
+# managed_state validates the pair in a private directory that it removes,
+# whatever the outcome: a rejected configuration leaves nothing behind.
 @pytest.mark.parametrize('extra, message', [
     # postfix check's own reason goes to the mail log, not to stderr.
     ({'default_process_limit': 'many'}, 'postfix check rejected the candidate configuration'),
@@ -62,7 +62,7 @@ def test_override_that_postfix_rejects_fails_and_old_config_serves(server, extra
     recap, output = run_converge('-e', json.dumps({'postfix_main_cf_extra': dict(
         extra, defer_transports='smtp', smtpd_peername_lookup=False, anvil_rate_time_unit='10s')}))
     assert recap[SERVER]['failed'] >= 1, output[-4000:]
-    assert 'Validate and install main.cf and master.cf' in output
+    assert 'Converge the TLS pair, the configuration, the aliases and the service' in output
     assert message in output
     assert _serving_state(server) == before
     assert good_auth_from_server(server) == 235
@@ -76,7 +76,7 @@ def killed_run(server):
     back; its -vvv output is what the secrets tests search (every password
     passes through the sasldb_users and lookup_table task arguments).
     """
-    task = 'Validate and install main.cf and master.cf'
+    task = 'Converge the TLS pair, the configuration, the aliases and the service'
     main_cf = _sha256(server, '/etc/postfix/main.cf')
     proc = _start_converge('-e', json.dumps({'postfix_smtpd_banner': '$myhostname ESMTP interrupted'}))
     seen = []

@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+from helpers.molecule import wait_until
 from helpers.smtp import rcpt_replies
 from security_helpers import PASSWORDS, dialog, plain
 
@@ -33,11 +34,8 @@ def _rcpts(server, login, count):
 
 
 def _wait_for_socket(server):
-    for _attempt in range(30):
-        if server.file(SOCKET).is_socket:
-            return
-        time.sleep(1)
-    raise AssertionError('no policy socket at %s' % SOCKET)
+    wait_until('the policy socket %s (value: whether it is a socket)' % SOCKET,
+               lambda: server.file(SOCKET).is_socket, 30)
 
 
 def test_policy_service_runs_and_only_postfix_reaches_it(server):

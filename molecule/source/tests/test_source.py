@@ -16,13 +16,19 @@ import time
 
 import pytest
 
-from helpers.molecule import run_converge
+from helpers.molecule import assert_check_diff_reports_no_change, container, run_converge, wait_until
 from helpers.smtp import smtp_probe as _probe, swaks as _swaks
 
 PASSWORD = 'alice-test-password'
 STAMP = '/usr/local/share/postfix-source/build.json'
 # Files a build replaces: the build record, the command and two daemons.
 BUILT_FILES = [STAMP, '/usr/sbin/postfix', '/usr/sbin/postconf', '/usr/libexec/postfix/smtpd', '/usr/libexec/postfix/master']
+
+
+@pytest.fixture
+def host(host):
+    """The same container through podman exec: much faster than a module run per command."""
+    return container(host)
 
 
 def _fingerprints(host):
@@ -147,10 +153,9 @@ def test_authenticated_mail_is_delivered_locally(host):
                    '--sender', 'alice@source-debian12.mailstack.test', '--to', 'alice@source-debian12.mailstack.test',
                    '--subject', token)
     assert probe['data'][0] == 250, probe
-    for _attempt in range(60):
-        if host.run('grep -q %s /var/mail/alice' % token).rc == 0:
-            break
-        time.sleep(1)
+    wait_until('%s in /var/mail/alice (value: grep -q exit status)' % token,
+               lambda: host.run('grep -q %s /var/mail/alice' % token).rc, 60, until=lambda rc: rc == 0,
+               diagnose=lambda: host.run('postqueue -p').stdout)
     assert token in host.file('/var/mail/alice').content_string
 
 
@@ -219,5 +224,4 @@ def test_unverifiable_tarball_is_refused_before_building(host, case):
 
 
 def test_check_diff_after_converge_reports_no_change():
-    from helpers.molecule import assert_check_diff_reports_no_change
     assert_check_diff_reports_no_change()
