@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The line_break_names filter (documented in line_break_names.yml)."""
+"""The line_break_names and line_break_problems filters (documented in line_break_names.yml, line_break_problems.yml)."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -41,6 +41,14 @@ def line_break_names(variables):
     return sorted(name for name, value in variables.items() if has_line_break(value))
 
 
+def line_break_problems(variables, files):
+    """The problem, as a one-sentence list, of the variables whose value holds a line break (named, never shown); [] if none."""
+    names = line_break_names(variables)
+    if not names:
+        return []
+    return ['These variables contain a line break, which would inject lines into %s: %s.' % (files, ', '.join(names))]
+
+
 class FilterModule(object):
     def filters(self):
-        return {'line_break_names': line_break_names}
+        return {'line_break_names': line_break_names, 'line_break_problems': line_break_problems}

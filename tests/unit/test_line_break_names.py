@@ -3,7 +3,7 @@
 import pytest
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.mailstack.sasl_postfix.plugins.filter.line_break_names import line_break_names
+from ansible_collections.mailstack.sasl_postfix.plugins.filter.line_break_names import line_break_names, line_break_problems
 
 # case -> (variables, names expected)
 CASES = {
@@ -32,3 +32,17 @@ def test_line_break_names(case):
 def test_line_break_names_wants_a_dict(value):
     with pytest.raises(AnsibleFilterError, match='dictionary'):
         line_break_names(value)
+
+
+# case -> (variables, the sentence expected or None)
+PROBLEM_CASES = {
+    'none': ({'postfix_banner': 'x', 'postfix_limit': 1}, None),
+    'named, sorted, never shown': ({'postfix_b': 'secret\n', 'postfix_a': ['x\r']},
+                                   'These variables contain a line break, which would inject lines into main.cf: postfix_a, postfix_b.'),
+}
+
+
+@pytest.mark.parametrize('case', list(PROBLEM_CASES))
+def test_line_break_problems(case):
+    variables, expected = PROBLEM_CASES[case]
+    assert line_break_problems(variables, 'main.cf') == ([] if expected is None else [expected])

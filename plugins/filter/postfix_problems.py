@@ -1,0 +1,157 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, mailstack.sasl_postfix contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The postfix_problems filter (documented in postfix_problems.yml): the postfix role's host-free checks."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import re
+
+from ansible_collections.mailstack.sasl_postfix.plugins.filter.line_break_names import has_line_break
+from ansible_collections.mailstack.sasl_postfix.plugins.plugin_utils._checks import (
+    as_bool, as_int, as_list, as_text, joined, matches, shown, variables_of)
+
+NAMES = (
+    'postfix_main_cf_extra',
+    '__postfix_main_cf_managed',
+    'postfix_master_cf_services',
+    'postfix_myhostname',
+    'postfix_smtpd_tls_cert_file',
+    'postfix_smtpd_tls_key_file',
+    'postfix_tls_renewal_hook',
+    'postfix_tls_renewal_hook_names',
+    'postfix_submission_policy_services',
+    'postfix_submission_sender_restrictions',
+    'postfix_tls_selfsigned_valid_days',
+    'postfix_tls_selfsigned_renew_days',
+    'postfix_submission_tls_ciphers',
+)
+
+# Mozilla's intermediate profile caps a certificate's lifetime at 366 days.
+TLS_SELFSIGNED_MAX_DAYS = 366
+MAIN_CF_NAME = r'[A-Za-z0-9_]+\Z'
+SERVICE_NAME = r'[A-Za-z0-9._:\[\]-]+\Z'
+SERVICE_TYPES = ('inet', 'unix', 'unix-dgram', 'fifo', 'pass')
+SERVICE_STATES = ('present', 'absent')
+PORT = r'(.*:)?[0-9]+\Z'
+# A host name of a certificate the renewal tool writes, a wildcard allowed.
+HOOK_NAME = r'[A-Za-z0-9*][A-Za-z0-9.-]*\Z'
+# A policy service endpoint: unix:name (below the queue directory) or inet:host:port.
+POLICY_SERVICE = r'(unix:[A-Za-z0-9._/-]+|inet:(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):[0-9]+)\Z'
+RESTRICTION_SEPARATOR = re.compile(r'[\s,{}]')
+
+
+def _main_cf_extra(extra, managed):
+    if not isinstance(extra, dict):
+        return ['postfix_main_cf_extra is a dictionary of main.cf parameter names and values (got %s).' % shown([extra])]
+    problems = []
+    bad_names = [name for name in extra if not matches(MAIN_CF_NAME, name)]
+    if bad_names:
+        problems.append("postfix_main_cf_extra: parameter names are letters, digits and '_' (wrong: %s)." % shown(bad_names))
+    line_breaks = [as_text(name) for name, value in extra.items() if has_line_break(value)]
+    if line_breaks:
+        problems.append('postfix_main_cf_extra: values must not contain newlines (they do for: %s).' % joined(line_breaks))
+    taken = [as_text(name) for name in extra if name in managed]
+    if taken:
+        problems.append('postfix_main_cf_extra: these parameters are managed by role variables, set those instead: %s.'
+                        % joined(taken))
+    return problems
+
+
+def _service_faults(item):
+    """What is wrong with one postfix_master_cf_services entry, as short phrases (none when it is valid)."""
+    if not isinstance(item, dict):
+        return ['not a dictionary']
+    faults = []
+    if item.get('name') is None or not matches(SERVICE_NAME, item['name']):
+        faults.append("no name of letters, digits and . _ : [ ] -")
+    if item.get('type') not in SERVICE_TYPES:
+        faults.append('no type of %s' % ', '.join(SERVICE_TYPES))
+    state = item.get('state', 'present')
+    if state not in SERVICE_STATES:
+        faults.append('state %s' % shown([state]))
+    elif state == 'present' and 'command' not in item:
+        faults.append('no command')
+    if any(has_line_break(arg) for arg in as_list(item.get('args'))):
+        faults.append('a newline in args')
+    port = as_text(item.get('name', ''))
+    if item.get('type') == 'inet' and matches(PORT, port) and not 1 <= int(port.split(':')[-1]) <= 65535:
+        faults.append('port not from 1 to 65535')
+    return faults
+
+
+def _master_cf_services(services):
+    bad = []
+    for item in as_list(services):
+        faults = _service_faults(item)
+        if faults:
+            name = item.get('name', '?') if isinstance(item, dict) else '?'
+            kind = item.get('type', '?') if isinstance(item, dict) else '?'
+            bad.append('%s/%s (%s)' % (as_text(name), as_text(kind), ', '.join(faults)))
+    if not bad:
+        return []
+    return ['postfix_master_cf_services entries %s: each needs a name, a type (%s), a command unless state is absent, '
+            'args without newlines, and for inet a port from 1 to 65535.' % ('; '.join(bad), ', '.join(SERVICE_TYPES))]
+
+
+def _tls(v):
+    problems = []
+    cert, key = v['postfix_smtpd_tls_cert_file'], v['postfix_smtpd_tls_key_file']
+    if (cert == '') != (key == ''):
+        problems.append('Set both postfix_smtpd_tls_cert_file and postfix_smtpd_tls_key_file, or neither (then a self-signed '
+                        'pair is generated); postfix_smtpd_tls_cert_file is %s, postfix_smtpd_tls_key_file is %s.'
+                        % (shown([cert]), shown([key])))
+    elif as_bool(v['postfix_tls_renewal_hook']) and cert == '':
+        problems.append('postfix_tls_renewal_hook needs both postfix_smtpd_tls_cert_file and postfix_smtpd_tls_key_file '
+                        '(the pair the renewal tool writes); both are empty.')
+    bad_names = [name for name in as_list(v['postfix_tls_renewal_hook_names']) if not matches(HOOK_NAME, name)]
+    if bad_names:
+        problems.append('postfix_tls_renewal_hook_names takes host names (wrong: %s).' % shown(bad_names))
+    return problems
+
+
+def _submission(v):
+    problems = []
+    bad_services = [item for item in as_list(v['postfix_submission_policy_services']) if not matches(POLICY_SERVICE, item)]
+    if bad_services:
+        problems.append('postfix_submission_policy_services takes unix:name (below the queue directory) or inet:host:port '
+                        '(wrong: %s).' % shown(bad_services))
+    bad_restrictions = [item for item in as_list(v['postfix_submission_sender_restrictions'])
+                        if RESTRICTION_SEPARATOR.search(as_text(item))]
+    if bad_restrictions:
+        problems.append('postfix_submission_sender_restrictions takes one restriction per item, without spaces, commas or '
+                        'braces (wrong: %s).' % shown(bad_restrictions))
+    # argument_specs checks each suite against the forward-secret AEAD ones.
+    if not as_list(v['postfix_submission_tls_ciphers']):
+        problems.append("postfix_submission_tls_ciphers is empty: list the TLS 1.2 suites the submission services offer "
+                        "(the default is Mozilla's intermediate list).")
+    return problems
+
+
+def _selfsigned_days(v):
+    valid, renew = v['postfix_tls_selfsigned_valid_days'], v['postfix_tls_selfsigned_renew_days']
+    if 1 <= as_int(valid) <= TLS_SELFSIGNED_MAX_DAYS and 1 <= as_int(renew) < as_int(valid):
+        return []
+    return ['postfix_tls_selfsigned_valid_days (%s) must be from 1 to %d days, and postfix_tls_selfsigned_renew_days (%s) '
+            'at least 1 and less than it.' % (as_text(valid), TLS_SELFSIGNED_MAX_DAYS, as_text(renew))]
+
+
+def postfix_problems(variables):
+    """The problems of the postfix role's variables that need no host, as sentences; empty when there are none."""
+    v = variables_of('postfix_problems', variables, NAMES)
+    problems = _main_cf_extra(v['postfix_main_cf_extra'], list(v['__postfix_main_cf_managed']))
+    problems += _master_cf_services(v['postfix_master_cf_services'])
+    if not as_text(v['postfix_myhostname']).strip():
+        problems.append('postfix_myhostname is empty.')
+    problems += _tls(v)
+    problems += _submission(v)
+    problems += _selfsigned_days(v)
+    return problems
+
+
+class FilterModule(object):
+    def filters(self):
+        return {'postfix_problems': postfix_problems}

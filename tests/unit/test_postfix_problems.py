@@ -1,0 +1,127 @@
+"""The postfix_problems filter: the postfix role's host-free checks, as data.
+
+Each case gives the variables that differ from GOOD (the role's defaults, a
+self-signed pair) and a piece of the one problem expected, or None when the
+variables are fine.
+"""
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.mailstack.sasl_postfix.plugins.filter.postfix_problems import postfix_problems
+
+GOOD = {
+    'postfix_main_cf_extra': {},
+    '__postfix_main_cf_managed': ['myhostname', 'mynetworks', 'smtpd_banner'],
+    'postfix_master_cf_services': [],
+    'postfix_myhostname': 'mx.example.org',
+    'postfix_smtpd_tls_cert_file': '',
+    'postfix_smtpd_tls_key_file': '',
+    'postfix_tls_renewal_hook': False,
+    'postfix_tls_renewal_hook_names': [],
+    'postfix_submission_policy_services': [],
+    'postfix_submission_sender_restrictions': ['reject_authenticated_sender_login_mismatch'],
+    'postfix_tls_selfsigned_valid_days': 365,
+    'postfix_tls_selfsigned_renew_days': 30,
+    'postfix_submission_tls_ciphers': ['ECDHE-ECDSA-AES128-GCM-SHA256'],
+}
+
+SERVICE = {'name': '2525', 'type': 'inet', 'private': 'n', 'command': 'smtpd', 'args': ['-o syslog_name=postfix/2525']}
+CERT = {'postfix_smtpd_tls_cert_file': '/etc/ssl/mx.pem', 'postfix_smtpd_tls_key_file': '/etc/ssl/private/mx.key'}
+
+# case -> (variables that differ from GOOD, a piece of the problem expected or None)
+CASES = {
+    'the defaults': ({}, None),
+    # postfix_main_cf_extra
+    'an extra parameter': ({'postfix_main_cf_extra': {'smtpd_helo_required': True, 'delay_warning_time': '4h'}}, None),
+    'an extra name with a blank': ({'postfix_main_cf_extra': {'smtpd helo': 'yes'}},
+                                   "postfix_main_cf_extra: parameter names are letters, digits and '_' (wrong: \"smtpd helo\")"),
+    'an extra name with a newline': ({'postfix_main_cf_extra': {'a\nb': 'yes'}}, r'(wrong: "a\nb")'),
+    'an extra value with a newline': ({'postfix_main_cf_extra': {'smtpd_helo_required': 'yes\nrelayhost = x'}},
+                                      'values must not contain newlines (they do for: smtpd_helo_required)'),
+    'an extra list value with a newline': ({'postfix_main_cf_extra': {'mynetworks_style': ['host', 'x\ny']}},
+                                           'values must not contain newlines (they do for: mynetworks_style)'),
+    'an extra managed parameter': ({'postfix_main_cf_extra': {'mynetworks': '0.0.0.0/0', 'smtpd_banner': 'x'}},
+                                   'these parameters are managed by role variables, set those instead: mynetworks, smtpd_banner'),
+    'an extra that is no dictionary': ({'postfix_main_cf_extra': ['mynetworks']}, 'postfix_main_cf_extra is a dictionary'),
+    # postfix_master_cf_services
+    'a service': ({'postfix_master_cf_services': [SERVICE]}, None),
+    'a service on host:port': ({'postfix_master_cf_services': [dict(SERVICE, name='127.0.0.1:10025')]}, None),
+    'a unix service without port': ({'postfix_master_cf_services': [dict(SERVICE, name='policy', type='unix')]}, None),
+    'a service to remove needs no command': ({'postfix_master_cf_services': [{'name': 'submission', 'type': 'inet', 'state': 'absent'}]},
+                                             None),
+    'a service without command': ({'postfix_master_cf_services': [{'name': 'x', 'type': 'unix'}]},
+                                  'postfix_master_cf_services entries x/unix (no command): each needs a name'),
+    'a service without type': ({'postfix_master_cf_services': [{'name': 'x', 'command': 'smtpd'}]}, 'entries x/? (no type of inet'),
+    'a service of unknown type': ({'postfix_master_cf_services': [dict(SERVICE, type='tcp')]}, 'entries 2525/tcp (no type of inet'),
+    'a service without name': ({'postfix_master_cf_services': [{'type': 'unix', 'command': 'smtpd'}]}, 'entries ?/unix (no name'),
+    'a service name with a blank': ({'postfix_master_cf_services': [dict(SERVICE, name='my service')]}, 'entries my service/inet (no name'),
+    'a service of unknown state': ({'postfix_master_cf_services': [dict(SERVICE, state='gone')]}, '(state "gone")'),
+    'a service arg with a newline': ({'postfix_master_cf_services': [dict(SERVICE, args=['-o a=b\n-o c=d'])]}, '(a newline in args)'),
+    'port 0': ({'postfix_master_cf_services': [dict(SERVICE, name='0')]}, 'entries 0/inet (port not from 1 to 65535)'),
+    'port 65536 on an address': ({'postfix_master_cf_services': [dict(SERVICE, name='127.0.0.1:65536')]}, '(port not from 1 to 65535)'),
+    'a service that is no dictionary': ({'postfix_master_cf_services': ['smtp inet n - y - - smtpd']}, 'entries ?/? (not a dictionary)'),
+    # postfix_myhostname
+    'an empty host name': ({'postfix_myhostname': ''}, 'postfix_myhostname is empty.'),
+    'a blank host name': ({'postfix_myhostname': '  '}, 'postfix_myhostname is empty.'),
+    # The TLS pair and the renewal hook
+    'a given pair': (CERT, None),
+    'a certificate without key': ({'postfix_smtpd_tls_cert_file': '/etc/ssl/mx.pem'},
+                                  'Set both postfix_smtpd_tls_cert_file and postfix_smtpd_tls_key_file, or neither'),
+    'a key without certificate': ({'postfix_smtpd_tls_key_file': '/etc/ssl/private/mx.key'},
+                                  'postfix_smtpd_tls_cert_file is "", postfix_smtpd_tls_key_file is "/etc/ssl/private/mx.key"'),
+    'the renewal hook with a pair': (dict(CERT, postfix_tls_renewal_hook=True, postfix_tls_renewal_hook_names=['mx.example.org', '*.example.org']),
+                                     None),
+    'the renewal hook without a pair': ({'postfix_tls_renewal_hook': 'yes'}, 'postfix_tls_renewal_hook needs both'),
+    'a renewal hook name with a blank': ({'postfix_tls_renewal_hook_names': ['mx example']},
+                                         'postfix_tls_renewal_hook_names takes host names (wrong: "mx example")'),
+    'a renewal hook name with a newline': ({'postfix_tls_renewal_hook_names': ['mx.example.org\n']}, r'(wrong: "mx.example.org\n")'),
+    # The submission services
+    'policy services': ({'postfix_submission_policy_services': ['unix:ratelimit/policy', 'inet:127.0.0.1:10031', 'inet:[::1]:10031']},
+                        None),
+    'a policy service without type': ({'postfix_submission_policy_services': ['ratelimit/policy']},
+                                      'postfix_submission_policy_services takes unix:name (below the queue directory) or '
+                                      'inet:host:port (wrong: "ratelimit/policy")'),
+    'a policy service without port': ({'postfix_submission_policy_services': ['inet:127.0.0.1']}, '(wrong: "inet:127.0.0.1")'),
+    'a policy service with a newline': ({'postfix_submission_policy_services': ['unix:policy\n']}, r'(wrong: "unix:policy\n")'),
+    'no sender restriction': ({'postfix_submission_sender_restrictions': []}, None),
+    'sender restrictions in one item': ({'postfix_submission_sender_restrictions': ['reject_sender_login_mismatch, permit']},
+                                        'postfix_submission_sender_restrictions takes one restriction per item, without spaces, '
+                                        'commas or braces (wrong: "reject_sender_login_mismatch, permit")'),
+    'a sender restriction with braces': ({'postfix_submission_sender_restrictions': ['{ permit }']}, '(wrong: "{ permit }")'),
+    'no cipher': ({'postfix_submission_tls_ciphers': []}, 'postfix_submission_tls_ciphers is empty'),
+    # The self-signed certificate's lifetime
+    'the longest lifetime': ({'postfix_tls_selfsigned_valid_days': '366', 'postfix_tls_selfsigned_renew_days': '365'}, None),
+    'a lifetime too long': ({'postfix_tls_selfsigned_valid_days': 367},
+                            'postfix_tls_selfsigned_valid_days (367) must be from 1 to 366 days'),
+    'no lifetime': ({'postfix_tls_selfsigned_valid_days': 0}, 'postfix_tls_selfsigned_valid_days (0) must be'),
+    'a lifetime that is no number': ({'postfix_tls_selfsigned_valid_days': 'a year'}, 'postfix_tls_selfsigned_valid_days (a year)'),
+    'renewal at the end': ({'postfix_tls_selfsigned_renew_days': 365}, 'postfix_tls_selfsigned_renew_days (365) at least 1 and less'),
+    'no renewal window': ({'postfix_tls_selfsigned_renew_days': 0}, 'postfix_tls_selfsigned_renew_days (0) at least 1'),
+}
+
+
+@pytest.mark.parametrize('case', list(CASES))
+def test_postfix_problems(case):
+    changes, expected = CASES[case]
+    problems = postfix_problems(dict(GOOD, **changes))
+    if expected is None:
+        assert problems == []
+    else:
+        assert len(problems) == 1, problems
+        assert expected in problems[0]
+
+
+def test_every_problem_is_reported():
+    problems = postfix_problems(dict(GOOD, postfix_myhostname='', postfix_submission_tls_ciphers=[],
+                                     postfix_main_cf_extra={'mynetworks': 'x', 'a b': 'y'}))
+    assert len(problems) == 4, problems
+
+
+@pytest.mark.parametrize('value, message', [
+    (['postfix_myhostname'], 'dictionary'),
+    ({'postfix_myhostname': 'mx.example.org'}, 'needs the variables postfix_main_cf_extra, __postfix_main_cf_managed'),
+])
+def test_postfix_problems_wants_every_variable(value, message):
+    with pytest.raises(AnsibleFilterError, match=message):
+        postfix_problems(value)
