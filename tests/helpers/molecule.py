@@ -106,8 +106,9 @@ def run_module(host, module, args, check_mode=False):
     argv = ['ansible', host] + inventory + ['-m', module, '-a', json.dumps(args)] + (['--check'] if check_mode else [])
     proc = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
     try:
-        # The scenario's timing callback prints a line before the JSON.
-        return json.loads(proc.stdout[proc.stdout.index('{'):])['plays'][0]['tasks'][0]['hosts'][host]
+        # The scenario's timing callback prints lines before and after the JSON.
+        output, _end = json.JSONDecoder().raw_decode(proc.stdout[proc.stdout.index('{'):])
+        return output['plays'][0]['tasks'][0]['hosts'][host]
     except (ValueError, KeyError, IndexError):
         raise AssertionError('no result of %s on %s (rc=%d):\n%s' % (module, host, proc.returncode,
                                                                     (proc.stdout + proc.stderr)[-4000:]))
