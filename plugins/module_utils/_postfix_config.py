@@ -6,7 +6,7 @@
 """main.cf + master.cf as one validated pair, and the aliases file, for managed_state (private API).
 
 The pair is validated in a private temporary directory before either live
-file is replaced (the checks of roles/postfix/files/postfix-validate.sh, in Python):
+file is replaced (the checks that releases before 0.2.0 ran in a shell script, in Python):
 postconf -n/-M/-P with nothing on stderr, postfix check, and the open-relay
 guard over smtpd_relay_restrictions in main.cf and every master.cf override.
 Pure functions take no module and are unit-tested directly.

@@ -54,7 +54,7 @@ def _serving_state(server):
 # managed_state validates the pair in a private directory that it removes,
 # whatever the outcome: a rejected configuration leaves nothing behind.
 @pytest.mark.parametrize('extra, message', [
-    # postfix check's own reason goes to the mail log, not to stderr.
+    # managed_state runs postfix check on a terminal, so its reason follows the message.
     ({'default_process_limit': 'many'}, 'postfix check rejected the candidate configuration'),
 ], ids=['non-numeric-value'])
 def test_override_that_postfix_rejects_fails_and_old_config_serves(server, extra, message):
