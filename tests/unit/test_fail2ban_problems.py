@@ -12,6 +12,7 @@ import yaml
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.mailstack.sasl_postfix.plugins.filter.fail2ban_problems import fail2ban_problems
+from helpers.problems import assert_problem
 
 with open(os.path.join(os.path.dirname(__file__), '..', '..', 'roles', 'fail2ban', 'vars', 'main.yml')) as _handle:
     ADDRESS_PATTERN = yaml.safe_load(_handle)['__fail2ban_address_pattern']
@@ -49,11 +50,7 @@ CASES = {
 def test_fail2ban_problems(case):
     changes, expected = CASES[case]
     problems = fail2ban_problems(dict(GOOD, **changes))
-    if expected is None:
-        assert problems == []
-    else:
-        assert len(problems) == 1, problems
-        assert expected in problems[0]
+    assert_problem(problems, expected)
 
 
 def test_fail2ban_problems_wants_every_variable():

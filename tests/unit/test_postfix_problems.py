@@ -9,6 +9,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.mailstack.sasl_postfix.plugins.filter.postfix_problems import postfix_problems
+from helpers.problems import assert_problem
 
 GOOD = {
     'postfix_main_cf_extra': {},
@@ -105,11 +106,7 @@ CASES = {
 def test_postfix_problems(case):
     changes, expected = CASES[case]
     problems = postfix_problems(dict(GOOD, **changes))
-    if expected is None:
-        assert problems == []
-    else:
-        assert len(problems) == 1, problems
-        assert expected in problems[0]
+    assert_problem(problems, expected)
 
 
 def test_every_problem_is_reported():

@@ -13,6 +13,7 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.mailstack.sasl_postfix.plugins.filter.postfix_relay_problems import (
     CLIENT_PARAMETERS, postfix_relay_credential_problems, postfix_relay_problems)
+from helpers.problems import assert_problem
 
 SECRET = 'S3cret-Never-Printed'
 RELAY = '[mail.example.org]:587'
@@ -113,12 +114,7 @@ RELAY_CASES = {
 def test_postfix_relay_problems(case):
     changes, expected = RELAY_CASES[case]
     problems = postfix_relay_problems(dict(GOOD, **changes))
-    if expected is None:
-        assert problems == []
-    else:
-        assert len(problems) == 1, problems
-        assert expected in problems[0]
-    assert SECRET not in ' '.join(problems)
+    assert_problem(problems, expected, SECRET)
 
 
 # case -> (postfix_relayhost, postfix_relay_credentials, a piece of the problem expected or None)
@@ -156,12 +152,7 @@ CREDENTIAL_CASES = {
 def test_postfix_relay_credential_problems(case):
     relayhost, credentials, expected = CREDENTIAL_CASES[case]
     problems = postfix_relay_credential_problems({'postfix_relayhost': relayhost, 'postfix_relay_credentials': credentials})
-    if expected is None:
-        assert problems == []
-    else:
-        assert len(problems) == 1, problems
-        assert expected in problems[0]
-    assert SECRET not in ' '.join(problems)
+    assert_problem(problems, expected, SECRET)
 
 
 def test_the_client_parameters_are_those_the_role_writes():

@@ -8,6 +8,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.mailstack.sasl_postfix.plugins.filter.send_limit_problems import send_limit_problems
+from helpers.problems import assert_problem
 
 GOOD = {
     'send_limit_limits': [{'recipients': 200, 'seconds': 3600}, {'recipients': 1000, 'seconds': 86400}],
@@ -47,11 +48,7 @@ CASES = {
 def test_send_limit_problems(case):
     changes, expected = CASES[case]
     problems = send_limit_problems(dict(GOOD, **changes))
-    if expected is None:
-        assert problems == []
-    else:
-        assert len(problems) == 1, problems
-        assert expected in problems[0]
+    assert_problem(problems, expected)
 
 
 def test_send_limit_problems_wants_every_variable():
