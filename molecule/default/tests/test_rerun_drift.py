@@ -27,6 +27,7 @@ import pytest
 from helpers.drift import Item, file_state, index_files, make_drift, package_state, service_state, table_dump, tables
 from helpers.molecule import container, wait_until
 from helpers.smtp import smtp_probe
+from helpers.certificates import fingerprint, served_fingerprint
 
 HOSTS = ['default-debian12', 'default-debian13']
 SELFSIGNED = ['default-debian12']
@@ -105,16 +106,6 @@ def _days(box, path):
     return (parsed['notAfter'] - parsed['notBefore']).days
 
 
-def _fingerprint(box, path):
-    return box.check_output('openssl x509 -in %s -noout -fingerprint -sha256' % path).split('=', 1)[1]
-
-
-def _served(box, port):
-    """The SHA-256 fingerprint of the certificate Postfix serves on port (STARTTLS on 587), or None."""
-    starttls = '' if port == 465 else '-starttls smtp'
-    out = box.run('openssl s_client -connect 127.0.0.1:%d %s </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256'
-                  % (port, starttls))
-    return out.stdout.strip().split('=', 1)[1] if out.rc == 0 and '=' in out.stdout else None
 
 
 def _read_cert(box):
@@ -127,7 +118,7 @@ def _read_cert(box):
         'subject alt names': sorted(name.strip() for name in ','.join(san).split(',') if name.strip()),
         'days': _days(box, CERT),
         'file': _without(file_state(box, CERT), 'sha256'),
-        'fingerprint': _fingerprint(box, CERT),
+        'fingerprint': fingerprint(box, CERT),
     }
 
 
@@ -148,7 +139,7 @@ def _check_cert(box, before, after):
     assert after['file'] == {'type': 'regular file', 'owner': 'root:root', 'mode': '644'}, after['file']
     assert _without(after, 'fingerprint') == _without(before, 'fingerprint'), 'not as before (fingerprint aside)'
     wait_until('Postfix to serve %s on 587 and 465 (value: port -> fingerprint served)' % CERT,
-               lambda: {port: _served(box, port) for port in (587, 465)}, 60, interval=2,
+               lambda: {port: served_fingerprint(box, port) for port in (587, 465)}, 60, interval=2,
                until=lambda served: set(served.values()) == {after['fingerprint']})
 
 

@@ -18,6 +18,7 @@ import time
 import pytest
 
 from helpers.molecule import container, run_converge, wait_until
+from helpers.certificates import fingerprint, served_fingerprint
 
 HOST = 'default-debian13'
 NAME = HOST + '.mailstack.test'
@@ -33,21 +34,12 @@ def box():
     return container(HOST)
 
 
-def _fingerprint(box, path):
-    return box.check_output('openssl x509 -in %s -noout -fingerprint -sha256' % path).split('=', 1)[1]
 
 
-def _served(box, port):
-    starttls = '' if port == 465 else '-starttls smtp'
-    out = box.run('openssl s_client -connect 127.0.0.1:%d %s </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256'
-                  % (port, starttls))
-    return out.stdout.strip().split('=', 1)[1] if out.rc == 0 and '=' in out.stdout else None
-
-
-def _wait_served(box, fingerprint):
-    wait_until('Postfix to serve %s on 25, 465 and 587 (value: port -> SHA-256 fingerprint served)' % fingerprint,
-               lambda: {port: _served(box, port) for port in (25, 465, 587)}, 60, interval=2,
-               until=lambda served: set(served.values()) == {fingerprint})
+def _wait_served(box, expected):
+    wait_until('Postfix to serve %s on 25, 465 and 587 (value: port -> SHA-256 fingerprint served)' % expected,
+               lambda: {port: served_fingerprint(box, port) for port in (25, 465, 587)}, 60, interval=2,
+               until=lambda served: set(served.values()) == {expected})
 
 
 # The names the role requires: myhostname and postfix_tls_renewal_hook_names.
@@ -90,7 +82,7 @@ def renewed(box):
     cert, key = _make_pair(box, 'renewed-ecdsa', newkey=ECDSA)
     _install(box, cert, key)
     result = _hook(box)
-    return {'cert': cert, 'key': key, 'result': result, 'fingerprint': _fingerprint(box, cert)}
+    return {'cert': cert, 'key': key, 'result': result, 'fingerprint': fingerprint(box, cert)}
 
 
 def test_postfix_serves_the_checked_copy_of_the_given_pair(box):
@@ -101,7 +93,7 @@ def test_postfix_serves_the_checked_copy_of_the_given_pair(box):
     assert (chain.user, chain.group, chain.mode) == ('root', 'root', 0o600)
     assert box.file(HOOK).is_symlink and box.file(HOOK).linked_to == '/usr/local/sbin/mailstack-postfix-tls-deploy'
     assert 'Public-Key: (3072 bit)' in box.check_output('openssl x509 -in %s/fullchain.pem -noout -text' % LIVE)
-    _wait_served(box, _fingerprint(box, LIVE + '/fullchain.pem'))
+    _wait_served(box, fingerprint(box, LIVE + '/fullchain.pem'))
 
 
 def test_a_good_renewal_is_checked_deployed_and_served(box, renewed):
