@@ -407,4 +407,3 @@ def run_postfix_info(module):
     result = postfix_facts(pc, p['parameters'], p['tables'])
     result.update(presence, changed=False)
     return result
-

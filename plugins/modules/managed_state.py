@@ -437,6 +437,7 @@ ARGUMENT_SPEC = dict(
     )),
 )
 
+
 class ManagedStateModule(AnsibleModule):
     """AnsibleModule whose log line on the host (syslog or the journal) leaves out the content of secret files.
 

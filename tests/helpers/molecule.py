@@ -110,8 +110,8 @@ def run_module(host, module, args, check_mode=False):
         output, _end = json.JSONDecoder().raw_decode(proc.stdout[proc.stdout.index('{'):])
         return output['plays'][0]['tasks'][0]['hosts'][host]
     except (ValueError, KeyError, IndexError):
-        raise AssertionError('no result of %s on %s (rc=%d):\n%s' % (module, host, proc.returncode,
-                                                                    (proc.stdout + proc.stderr)[-4000:]))
+        output = (proc.stdout + proc.stderr)[-4000:]
+        raise AssertionError('no result of %s on %s (rc=%d):\n%s' % (module, host, proc.returncode, output))
 
 
 def run_converge(*extra_args, playbook='converge.yml'):

@@ -129,7 +129,6 @@ def test_tables_report_whether_the_index_is_built(config_dir, tmp_path):
     assert after['tables'][table]['index_current'] is True
 
 
-
 def test_allow_missing_reports_a_host_without_postfix(tmp_path):
     result = run_module('postfix_info', dict(config_dir=str(tmp_path / 'none'), allow_missing=True))
     assert not result.get('failed')

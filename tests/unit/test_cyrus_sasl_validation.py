@@ -20,8 +20,8 @@ CASES = [
     ('saslauthd with LDAP', dict(SASLAUTHD, cyrus_sasl_saslauthd_mechanism='ldap', cyrus_sasl_saslauthd_ldap_servers=['ldap://ldap'],
                                  cyrus_sasl_saslauthd_ldap_search_base='dc=example', cyrus_sasl_saslauthd_ldap_bind_dn='cn=x',
                                  cyrus_sasl_saslauthd_ldap_bind_pw=SECRET), None),
-    ('an unknown mechanism', {'cyrus_sasl_mech_list': ['X']}, 'cyrus_sasl_mech_list must name at least one of PLAIN, LOGIN, CRAM-MD5 '
-                                                               '(unknown: X).'),
+    ('an unknown mechanism', {'cyrus_sasl_mech_list': ['X']},
+     'cyrus_sasl_mech_list must name at least one of PLAIN, LOGIN, CRAM-MD5 (unknown: X).'),
     ('a line break and a bad health check', dict(SASLAUTHD, cyrus_sasl_saslauthd_test_user='probe',
                                                  cyrus_sasl_saslauthd_ldap_bind_pw=SECRET + '\n'),
      'cyrus_sasl_saslauthd_test_user is probe, but cyrus_sasl_saslauthd_test_password is empty. These variables contain a line '

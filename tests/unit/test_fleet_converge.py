@@ -110,7 +110,7 @@ def test_the_counting_wrapper_logs_a_line_and_runs_python(tmp_path):
     log = tmp_path / 'runs'
     wrapper.write_text(fleet_converge.COUNTING_WRAPPER.replace(fleet_converge.MODULE_RUNS_LOG, str(log)))
     wrapper.chmod(0o755)
-    for _ in range(2):
+    for dummy in range(2):
         assert subprocess.run([str(wrapper), '-c', 'print(6 * 7)'], capture_output=True, text=True,
                               check=True).stdout == '42\n'
     assert log.read_text().splitlines() == ['run', 'run']

@@ -106,8 +106,6 @@ def _days(box, path):
     return (parsed['notAfter'] - parsed['notBefore']).days
 
 
-
-
 def _read_cert(box):
     """What matters of the certificate: for the key file, its names, lifetime, owner and mode (and its fingerprint)."""
     san = box.run('openssl x509 -in %s -noout -ext subjectAltName' % CERT).stdout.splitlines()[1:]

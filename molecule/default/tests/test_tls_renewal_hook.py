@@ -34,8 +34,6 @@ def box():
     return container(HOST)
 
 
-
-
 def _wait_served(box, expected):
     wait_until('Postfix to serve %s on 25, 465 and 587 (value: port -> SHA-256 fingerprint served)' % expected,
                lambda: {port: served_fingerprint(box, port) for port in (25, 465, 587)}, 60, interval=2,
