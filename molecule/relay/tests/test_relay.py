@@ -115,6 +115,8 @@ def test_client_main_cf(client):
         'smtp_sasl_auth_enable': 'yes',
         'smtp_sasl_password_maps': _map(client),
         'smtp_sender_dependent_authentication': 'yes',
+        'sender_dependent_relayhost_maps': '%s:/etc/postfix/sender_relayhost' % client.check_output(
+            'postconf -h default_database_type'),
         'smtp_sasl_security_options': 'noanonymous',
         'smtp_sasl_tls_security_options': 'noanonymous',
         'smtp_tls_security_level': 'verify',

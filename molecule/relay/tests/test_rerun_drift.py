@@ -1,16 +1,15 @@
-"""Drift on the converged relay client: its relay table edited by hand, repaired by the next converge.
+"""Drift on the converged relay client: its client tables edited by hand, repaired by the next converge.
 
-The client's SMTP client table (smtp_sasl_password_maps: one login per
-relayhost and per sender) gets an entry nobody asked for, its index is
-rebuilt from the edit (so the drift is live), and both the table and its
-index are made world-readable. One converge of relay-client must put the
-table back as it was (content, owner, mode, what the index answers), mail
-must again go through relay-server with AUTH, and the run after the repair
-must change nothing.
+Each SMTP client table (smtp_sasl_password_maps: one login per relayhost and
+per sender; sender_dependent_relayhost_maps) gets an entry nobody asked for,
+its index is rebuilt from the edit (so the drift is live), and the table and
+its index are made world-readable. One converge of relay-client must put
+each table back as it was (content, owner, mode, what the index answers),
+mail must again go through relay-server with AUTH, and the run after the
+repair must change nothing.
 
 This file runs after test_relay.py (file order), whose tests need the hosts
-as converged; the other tables the roles write do not exist in this
-scenario (no sender-dependent relayhosts).
+as converged.
 """
 
 import shlex
@@ -30,30 +29,38 @@ MAILBOX = '/var/mail/alice'
 WAIT = 120
 
 
-def _credentials_table(box):
-    found = tables(box, 'smtp_sasl_password_maps')
-    assert len(found) == 1, 'smtp_sasl_password_maps names %r, not one table' % found
+def _table(box, parameter):
+    found = tables(box, parameter)
+    assert len(found) == 1, '%s names %r, not one table' % (parameter, found)
     return found[0]
 
 
-def _read_table(box):
+def _table_reader(parameter):
     """The table's source file, its index files (owner and mode) and what the index answers (keys and a checksum)."""
-    table = _credentials_table(box)
-    return {'source': file_state(box, table.split(':', 1)[1]),
-            'index files': {path: {k: v for k, v in (file_state(box, path) or {}).items() if k != 'sha256'}
-                            for path in index_files(table)},
-            'entries': table_dump(box, table, secret=True)}
+    def read(box):
+        table = _table(box, parameter)
+        return {'source': file_state(box, table.split(':', 1)[1]),
+                'index files': {path: {k: v for k, v in (file_state(box, path) or {}).items() if k != 'sha256'}
+                                for path in index_files(table)},
+                'entries': table_dump(box, table, secret=True)}
+    return read
 
 
-def _edit_table(box):
-    table = _credentials_table(box)
-    source = table.split(':', 1)[1]
-    box.check_output("printf '%%s\\n' '[drift.example.net]:587 mallory:drift-test-password' >> %s && postmap %s && chmod 0644 %s %s"
-                     % (source, shlex.quote(table), source, ' '.join(index_files(table))))
+def _table_editor(parameter, line):
+    """Add `line` to the table's source, rebuild its index, make both world-readable."""
+    def edit(box):
+        table = _table(box, parameter)
+        source = table.split(':', 1)[1]
+        box.check_output("printf '%%s\\n' %s >> %s && postmap %s && chmod 0644 %s %s"
+                         % (shlex.quote(line), source, shlex.quote(table), source, ' '.join(index_files(table))))
+    return edit
 
 
 ITEMS = [
-    Item('relay-table-sasl_passwd', [CLIENT], _read_table, _edit_table),
+    Item('relay-table-sasl_passwd', [CLIENT], _table_reader('smtp_sasl_password_maps'),
+         _table_editor('smtp_sasl_password_maps', '[drift.example.net]:587 mallory:drift-test-password')),
+    Item('relay-table-sender_relayhost', [CLIENT], _table_reader('sender_dependent_relayhost_maps'),
+         _table_editor('sender_dependent_relayhost_maps', 'mallory@relay-client.mailstack.test [drift.example.net]:25')),
 ]
 
 
