@@ -119,6 +119,10 @@ core-versions: container-packages images ## Oldest and newest ansible-core: arti
 build-check: venv ## Build the collection, install the tarball, check ansible-doc and contents
 	tests/build-check.sh
 
+.PHONY: release
+release: venv ## Check galaxy.yml, the changelog and tag VERSION agree on HEAD, build build/*-VERSION.tar.gz (docs/releasing.md)
+	PYTHON=$(BIN)/python tests/tools/release.sh "$(VERSION)"
+
 .PHONY: clean
 clean: ## Remove build output and caches (keeps .venv and images)
 	rm -rf .cache build *.tar.gz
