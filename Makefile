@@ -119,6 +119,10 @@ core-versions: container-packages images ## Oldest and newest ansible-core: arti
 build-check: venv ## Build the collection, install the tarball, check ansible-doc and contents
 	tests/build-check.sh
 
+.PHONY: docs
+docs: collection-tree ## Build the documentation site into build/docs/html with antsibull-docs (.cache/docs-venv)
+	docs/sphinx/build.sh
+
 .PHONY: release
 release: venv ## Check galaxy.yml, the changelog and tag VERSION agree on HEAD, build build/*-VERSION.tar.gz (docs/releasing.md)
 	PYTHON=$(BIN)/python tests/tools/release.sh "$(VERSION)"
