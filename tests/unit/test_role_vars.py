@@ -15,8 +15,8 @@ import yaml
 ROLES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), 'roles')
 
 
-def _task_files(role):
-    return glob.glob(os.path.join(ROLES, role, 'tasks', '*.yml'))
+def _task_files(role, roles=ROLES):
+    return glob.glob(os.path.join(roles, role, 'tasks', '*.yml'))
 
 
 def _walk_tasks(tasks):
@@ -28,10 +28,10 @@ def _walk_tasks(tasks):
             yield from _walk_tasks(task.get(key))
 
 
-def runtime_names(role):
+def runtime_names(role, roles=ROLES):
     """The variables a role's tasks register or set with set_fact."""
     names = set()
-    for path in _task_files(role):
+    for path in _task_files(role, roles):
         with open(path) as handle:
             for task in _walk_tasks(yaml.safe_load(handle)):
                 if task.get('register'):
@@ -40,10 +40,10 @@ def runtime_names(role):
     return names
 
 
-def readers(role, names):
+def readers(role, names, roles=ROLES):
     """{vars file: [variables whose value names one of `names`]}."""
     found = {}
-    for path in glob.glob(os.path.join(ROLES, role, 'vars', '*.yml')):
+    for path in glob.glob(os.path.join(roles, role, 'vars', '*.yml')):
         with open(path) as handle:
             variables = yaml.safe_load(handle) or {}
         for variable, value in variables.items():
@@ -58,7 +58,7 @@ def test_vars_read_no_registered_result(role):
     assert readers(role, runtime_names(role)) == {}
 
 
-def test_the_check_finds_a_registered_result(tmp_path, monkeypatch):
+def test_the_check_finds_a_registered_result(tmp_path):
     role = tmp_path / 'r'
     (role / 'tasks').mkdir(parents=True)
     (role / 'vars').mkdir()
@@ -67,6 +67,6 @@ def test_the_check_finds_a_registered_result(tmp_path, monkeypatch):
         '- name: Note\n  ansible.builtin.set_fact:\n    __r_fact: 1\n')
     (role / 'vars' / 'main.yml').write_text('__r_ok: "{{ r_input }}"\n__r_bad: "{{ __r_read.stdout }}"\n'
                                             '__r_worse: "{{ __r_fact + 1 }}"\n')
-    monkeypatch.setattr(__import__(__name__), 'ROLES', str(tmp_path))
-    assert runtime_names('r') == {'__r_read', '__r_fact'}
-    assert readers('r', runtime_names('r')) == {'main.yml': ['__r_bad', '__r_worse']}
+    names = runtime_names('r', str(tmp_path))
+    assert names == {'__r_read', '__r_fact'}
+    assert readers('r', names, str(tmp_path)) == {'main.yml': ['__r_bad', '__r_worse']}
