@@ -30,14 +30,17 @@ export ANSIBLE_PYTHON_INTERPRETER := $(BIN)/python
 # python3; openssh-client reaches the SSH test hosts (tests/helpers/ssh_hosts.py).
 CONTAINER_PACKAGES := podman runc netavark aardvark-dns iptables debootstrap python3-venv openssh-client
 # The rest of `make test`: the Cyrus SASL tools, Postfix's postconf/postmap and
-# the SMTP clients the module tests run for real, shellcheck for sanity.
+# the SMTP clients the module tests run for real, shellcheck for sanity; gcc,
+# libsasl2-dev and valgrind build and check the XOAUTH2 plugin, python3-aiosmtpd
+# and python3-cryptography run the OAuth2 test provider (tests/unit).
 TOOL_PACKAGES := sasl2-bin libsasl2-modules db-util postfix postfix-lmdb postfix-cdb \
-	swaks libdigest-hmac-perl msmtp shellcheck
+	swaks libdigest-hmac-perl msmtp shellcheck \
+	gcc libc6-dev libsasl2-dev valgrind python3-aiosmtpd python3-cryptography
 HOST_PACKAGES := $(CONTAINER_PACKAGES) $(TOOL_PACKAGES)
 # The commands those packages provide that the scripts and tests call: the
 # fresh-machine guard checks that a new machine has each after `setup`.
 HOST_COMMANDS := podman runc iptables debootstrap ssh ssh-keygen saslpasswd2 sasldblistusers2 db_dump db_load \
-	postconf postmap swaks msmtp shellcheck
+	postconf postmap swaks msmtp shellcheck gcc valgrind
 
 .PHONY: help
 help: ## List the targets
