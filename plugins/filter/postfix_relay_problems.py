@@ -20,6 +20,7 @@ from ansible.module_utils.six import string_types
 from ansible_collections.mailstack.sasl_postfix.plugins.filter.line_break_names import has_line_break
 from ansible_collections.mailstack.sasl_postfix.plugins.plugin_utils._checks import (
     as_bool, as_list, as_text, is_list, joined, matches, shown, variables_of)
+from ansible_collections.mailstack.sasl_postfix.plugins.plugin_utils._oauth2 import oauth2_faults
 
 RELAY_NAMES = (
     'postfix_relayhost',
@@ -150,6 +151,25 @@ def postfix_relay_problems(variables):
     return problems + _tls_problems(v, all_relayhosts) + _main_cf_problems(v)
 
 
+def _password_faults(password):
+    if password == '':
+        return ['no password (or oauth2)']
+    faults = []
+    if CONTROL_CHARACTER.search(password):
+        faults.append('a newline or other control character in the password')
+    if password != password.strip():
+        faults.append('leading or trailing spaces in the password')
+    return faults
+
+
+def _secret_faults(entry):
+    """What is wrong with the entry's password, or with its oauth2 login (docs/relay-oauth2.md)."""
+    has_password = entry.get('password') not in (None, '')
+    if entry.get('oauth2') is not None:
+        return ['both a password and oauth2'] if has_password else oauth2_faults(entry['oauth2'])
+    return _password_faults(as_text(entry.get('password') if entry.get('password') is not None else ''))
+
+
 def _credential_faults(entry, shared_relayhosts):
     """What is wrong with one postfix_relay_credentials entry, as short phrases; never its password."""
     if not isinstance(entry, dict):
@@ -160,14 +180,7 @@ def _credential_faults(entry, shared_relayhosts):
         faults.append('no username')
     elif not matches(USERNAME, username):
         faults.append("a username with a blank, a line break or ':'")
-    password = as_text(entry.get('password') if entry.get('password') is not None else '')
-    if password == '':
-        faults.append('no password')
-    else:
-        if CONTROL_CHARACTER.search(password):
-            faults.append('a newline or other control character in the password')
-        if password != password.strip():
-            faults.append('leading or trailing spaces in the password')
+    faults.extend(_secret_faults(entry))
     sender, relayhost = entry.get('sender') or '', entry.get('relayhost') or ''
     if not sender and not relayhost and not shared_relayhosts:
         faults.append('no relayhost (its own, or those of postfix_relayhost) and no sender')
@@ -204,8 +217,9 @@ def postfix_relay_credential_problems(variables):
             bad.append('%s (%s)' % (CONTROL_CHARACTER.sub('?', username) or '(no username)', ', '.join(faults)))
     if bad:
         return ["postfix_relay_credentials entries for %s: each needs a username (no spaces or ':'), a password (no newline "
-                "or other control character, no leading or trailing spaces) and a relayhost (its own, or those of "
-                "postfix_relayhost), or a sender (user@domain, @domain); a relayhost is %s."
+                "or other control character, no leading or trailing spaces) or an oauth2 login (docs/relay-oauth2.md), "
+                "and a relayhost (its own, or those of postfix_relayhost), or a sender (user@domain, @domain); "
+                "a relayhost is %s."
                 % ('; '.join(bad), RELAYHOST_FORMS)]
     keys = [key.lower() for key in credential_keys(credentials, shared)]
     twice = sorted(set(key for index, key in enumerate(keys) if key in keys[:index]))

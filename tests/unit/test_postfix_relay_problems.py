@@ -127,9 +127,9 @@ CREDENTIAL_CASES = {
     'no relayhost': ('', [_cred()], 'entries for client@example.org (no relayhost (its own, or those of postfix_relayhost) and '
                                     'no sender): each needs a username'),
     'its own relayhost': ('', [_cred(relayhost=RELAY)], None),
-    'no password': (RELAY, [_cred(password='')], 'entries for client@example.org (no password): each needs a username'),
-    'a null password': (RELAY, [_cred(password=None)], '(no password)'),
-    'no password key': (RELAY, [{'username': 'u'}], 'entries for u (no password)'),
+    'no password': (RELAY, [_cred(password='')], 'entries for client@example.org (no password (or oauth2)): each needs a username'),
+    'a null password': (RELAY, [_cred(password=None)], '(no password (or oauth2))'),
+    'no password key': (RELAY, [{'username': 'u'}], 'entries for u (no password (or oauth2))'),
     'a newline in the password': (RELAY, [_cred(password=SECRET + '\nx')], '(a newline or other control character in the password)'),
     'a space around the password': (RELAY, [_cred(password=' ' + SECRET)], '(leading or trailing spaces in the password)'),
     'no username': (RELAY, [{'password': SECRET}], 'entries for (no username) (no username)'),
