@@ -63,6 +63,7 @@ CLIENT_PARAMETERS = (
     'smtp_sasl_security_options',
     'smtp_sasl_tls_security_options',
     'smtp_sasl_mechanism_filter',
+    'smtp_reply_filter',
     'smtp_tls_security_level',
     'smtp_tls_CAfile',
     'smtp_tls_wrappermode',

@@ -6,8 +6,11 @@ appear only where the refresher reads them.
 """
 
 import json
+import os
+import subprocess
 
 import pytest
+import yaml
 
 from ansible_collections.mailstack.sasl_postfix.plugins.filter.postfix_relay_problems import (
     postfix_relay_credential_problems)
@@ -173,3 +176,34 @@ def test_service_account_file_holds_the_key():
     dummy, files = _account([{'relayhost': GMAIL, 'username': 'u',
                               'oauth2': {'provider': 'google', 'service_account': SERVICE_ACCOUNT}}])
     assert json.loads(files[0]['content'])['private_key'] == PRIVATE_KEY
+
+
+def _xoauth2_first_table(tmp_path):
+    path = os.path.join(os.path.dirname(__file__), '..', '..', 'roles', 'postfix', 'vars', 'main.yml')
+    with open(path) as handle:
+        content = yaml.safe_load(handle)['__postfix_relay_xoauth2_first_content']
+    table = tmp_path / 'smtp_reply_filter'
+    table.write_text(content)
+    return 'regexp:%s' % table
+
+
+@pytest.mark.parametrize('reply, filtered', [
+    ('250-AUTH LOGIN XOAUTH2', '250-AUTH XOAUTH2 LOGIN'),
+    ('250-AUTH LOGIN PLAIN XOAUTH2 PLAIN-CLIENTTOKEN OAUTHBEARER XOAUTH',
+     '250-AUTH XOAUTH2 LOGIN PLAIN  PLAIN-CLIENTTOKEN OAUTHBEARER XOAUTH'),
+    ('250 AUTH XOAUTH2', None),
+    ('250-AUTH XOAUTH2X LOGIN', None),
+    ('250-AUTH=LOGIN XOAUTH2', '250-AUTH=XOAUTH2 LOGIN'),
+    ('250-AUTH PLAIN LOGIN', None),
+    ('250-AUTH PLAIN XOAUTH', None),
+    ('250-PIPELINING', None),
+])
+def test_xoauth2_first_in_the_ehlo_reply(tmp_path, reply, filtered):
+    """The mixed-login reply filter, read by the real postmap: XOAUTH2 moves first, other lines stay."""
+    # With a name set, Postfix does not look its own up in the DNS (2 s each run).
+    (tmp_path / 'main.cf').write_text('myhostname = localhost.localdomain\nmydomain = localdomain\n')
+    result = subprocess.run(['postmap', '-c', str(tmp_path), '-q', reply, _xoauth2_first_table(tmp_path)],
+                            stdin=subprocess.DEVNULL, check=False, capture_output=True, text=True)
+    # Postfix reads the reply as words: blanks between them do not matter.
+    assert (result.stdout.split() if result.returncode == 0 else None) == (filtered.split() if filtered else None)
+    assert result.stderr == ''
