@@ -15,6 +15,7 @@ import yaml
 from ansible_collections.mailstack.sasl_postfix.plugins.filter.postfix_relay_problems import (
     postfix_relay_credential_problems)
 from ansible_collections.mailstack.sasl_postfix.plugins.filter.relay_oauth2_config import relay_oauth2_config
+from helpers.postfix import settled
 from helpers.problems import assert_problem
 
 SECRET = 'oauth2-test-secret~1'
@@ -200,8 +201,8 @@ def _xoauth2_first_table(tmp_path):
 ])
 def test_xoauth2_first_in_the_ehlo_reply(tmp_path, reply, filtered):
     """The mixed-login reply filter, read by the real postmap: XOAUTH2 moves first, other lines stay."""
-    # With a name set, Postfix does not look its own up in the DNS (2 s each run).
-    (tmp_path / 'main.cf').write_text('myhostname = localhost.localdomain\nmydomain = localdomain\n')
+    (tmp_path / 'main.cf').write_text('')
+    settled(tmp_path / 'main.cf')
     result = subprocess.run(['postmap', '-c', str(tmp_path), '-q', reply, _xoauth2_first_table(tmp_path)],
                             stdin=subprocess.DEVNULL, check=False, capture_output=True, text=True)
     # Postfix reads the reply as words: blanks between them do not matter.
