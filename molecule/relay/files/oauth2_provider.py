@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """OAuth2 stand-in for Microsoft 365 and Google, for the relay scenario's XOAUTH2 tests.
 
 Usage: oauth2_provider.py --config /etc/oauth2-provider/config.json

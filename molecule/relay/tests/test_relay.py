@@ -25,6 +25,8 @@ RELAY_PASSWORD = 'relay-test-password'
 # relay-backup has its own login for the client (credentials keyed per relayhost).
 BACKUP_USER = 'relay-client-backup@mailstack.test'
 BACKUP_PASSWORD = 'backup-test-password'
+# The last relayhost of the failover list logs in with OAuth2 (test_relay_oauth2.py).
+OAUTH2_RELAYHOST = '[oauth2-provider]:465'
 CAFILE = '/etc/postfix/relay-servers-ca.crt'
 # A sender with its own login (per-sender credentials).
 BILLING_SENDER = 'billing@relay-client.mailstack.test'
@@ -106,14 +108,26 @@ def _map(client):
     return '%s:%s' % (client.check_output('postconf -h default_database_type'), SASL_PASSWD)
 
 
+def _provider(method, path):
+    """Ask oauth2-provider's control API (127.0.0.1:8080 inside its container); its JSON answer."""
+    code = ('import json, urllib.request; print(urllib.request.urlopen(urllib.request.Request('
+            '"http://127.0.0.1:8080%s", data=%s, method="%s")).read().decode())'
+            % (path, 'b"{}"' if method == 'POST' else 'None', method))
+    return json.loads(container('oauth2-provider').check_output('python3 -c %s' % shlex.quote(code)))
+
+
 # --- configuration ------------------------------------------------------------
 
 def test_client_main_cf(client):
     settings = {
-        'relayhost': '%s, %s' % (RELAYHOST, BACKUP_RELAYHOST),
+        'relayhost': '%s, %s, %s' % (RELAYHOST, BACKUP_RELAYHOST, OAUTH2_RELAYHOST),
         'smtp_tls_wrappermode': 'yes',
         'smtp_sasl_auth_enable': 'yes',
-        'smtp_sasl_password_maps': _map(client),
+        # Passwords, then the OAuth2 tokens (test_relay_oauth2.py).
+        'smtp_sasl_password_maps': '%s, %s' % (_map(client), _map(client).replace('sasl_passwd', 'oauth2_tokens')),
+        # Password and OAuth2 relayhosts mixed: any mechanism, XOAUTH2 first where offered.
+        'smtp_sasl_mechanism_filter': '',
+        'smtp_reply_filter': 'regexp:/etc/postfix/smtp_reply_filter',
         'smtp_sender_dependent_authentication': 'yes',
         'sender_dependent_relayhost_maps': '%s:/etc/postfix/sender_relayhost' % client.check_output(
             'postconf -h default_database_type'),
@@ -240,10 +254,15 @@ def test_wrong_password_defers_and_fixed_credentials_deliver(client, server):
         entries = [entry for entry in _queue(client) if entry['queue_name'] == 'deferred']
         return entries if entries and entries[0]['recipients'][0].get('delay_reason') else None
 
+    # The OAuth2 relayhost after them refuses too: its grant revoked, its tokens expired.
+    _provider('POST', '/revoke')
+    _provider('POST', '/expire')
     entries = _wait_for('the message in the deferred queue', deferred)
     assert len(entries) == 1
     reason = entries[0]['recipients'][0]['delay_reason']
     assert 'SASL authentication failed' in reason and '535' in reason, reason
+    assert _provider('GET', '/stats')['messages_delivered'] == 0 or all(
+        token not in (m['subject'] or '') for m in _provider('GET', '/stats')['messages'])
     assert entries[0]['recipients'][0]['address'] == RECIPIENT
     assert _mailbox_message(server, token) is None
     assert 'authentication failed' in _journal(server)
@@ -254,6 +273,8 @@ def test_wrong_password_defers_and_fixed_credentials_deliver(client, server):
     assert RELAY_PASSWORD not in output and BILLING_PASSWORD not in output and BACKUP_PASSWORD not in output
     assert client.check_output('postmap -q %s %s' % (shlex.quote(RELAYHOST), table)) == '%s:%s' % (RELAY_USER, RELAY_PASSWORD)
 
+    _provider('POST', '/restore')
+    client.check_output('mailstack-oauth2-refresh --force')
     client.check_output('postqueue -f')
     message = _wait_for('the deferred message in %s after the fix' % MAILBOX, lambda: _mailbox_message(server, token))
     assert _received_by(message, 'relay-server'), message
