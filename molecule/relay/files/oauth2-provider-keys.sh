@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # The oauth2-provider test host's keys, made once (prepare.yml), in the current
 # directory: a test CA; the server certificate of oauth2-provider (token
 # endpoint and SMTP) signed by it; a Google-style service account key, its
