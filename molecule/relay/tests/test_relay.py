@@ -247,34 +247,35 @@ def test_wrong_password_defers_and_fixed_credentials_deliver(client, server):
     client.check_output('printf %%s %s > %s && postmap %s' % (
         shlex.quote('%s %s:wrong-password\n%s %s:wrong-password\n' % (RELAYHOST, RELAY_USER, BACKUP_RELAYHOST, BACKUP_USER)),
         SASL_PASSWD, table))
-    token = uuid.uuid4().hex
-    _send(client, token)
-
-    def deferred():
-        entries = [entry for entry in _queue(client) if entry['queue_name'] == 'deferred']
-        return entries if entries and entries[0]['recipients'][0].get('delay_reason') else None
-
-    # The OAuth2 relayhost after them refuses too: its grant revoked, its tokens expired.
+    # The OAuth2 relayhost after them (test_relay_oauth2.py) refuses too: its grant revoked, its tokens expired.
     _provider('POST', '/revoke')
     _provider('POST', '/expire')
-    entries = _wait_for('the message in the deferred queue', deferred)
-    assert len(entries) == 1
-    reason = entries[0]['recipients'][0]['delay_reason']
-    assert 'SASL authentication failed' in reason and '535' in reason, reason
-    assert _provider('GET', '/stats')['messages_delivered'] == 0 or all(
-        token not in (m['subject'] or '') for m in _provider('GET', '/stats')['messages'])
-    assert entries[0]['recipients'][0]['address'] == RECIPIENT
-    assert _mailbox_message(server, token) is None
-    assert 'authentication failed' in _journal(server)
+    try:
+        token = uuid.uuid4().hex
+        _send(client, token)
 
-    # The role puts the credentials back (and only on the client).
-    recap, output = run_converge('--limit', 'relay-client')
-    assert recap['relay-client']['changed'] >= 1 and recap['relay-client']['failed'] == 0, output[-4000:]
-    assert RELAY_PASSWORD not in output and BILLING_PASSWORD not in output and BACKUP_PASSWORD not in output
-    assert client.check_output('postmap -q %s %s' % (shlex.quote(RELAYHOST), table)) == '%s:%s' % (RELAY_USER, RELAY_PASSWORD)
+        def deferred():
+            entries = [entry for entry in _queue(client) if entry['queue_name'] == 'deferred']
+            return entries if entries and entries[0]['recipients'][0].get('delay_reason') else None
 
-    _provider('POST', '/restore')
-    client.check_output('mailstack-oauth2-refresh --force')
+        entries = _wait_for('the message in the deferred queue', deferred)
+        assert len(entries) == 1
+        reason = entries[0]['recipients'][0]['delay_reason']
+        assert 'SASL authentication failed' in reason and '535' in reason, reason
+        assert entries[0]['recipients'][0]['address'] == RECIPIENT
+        assert _mailbox_message(server, token) is None
+        assert 'authentication failed' in _journal(server)
+
+        # The role puts the credentials back (and only on the client).
+        recap, output = run_converge('--limit', 'relay-client')
+        assert recap['relay-client']['changed'] >= 1 and recap['relay-client']['failed'] == 0, output[-4000:]
+        assert RELAY_PASSWORD not in output and BILLING_PASSWORD not in output and BACKUP_PASSWORD not in output
+        assert client.check_output('postmap -q %s %s' % (shlex.quote(RELAYHOST), table)) == \
+            '%s:%s' % (RELAY_USER, RELAY_PASSWORD)
+    finally:
+        _provider('POST', '/restore')
+        client.check_output('mailstack-oauth2-refresh --force')
+
     client.check_output('postqueue -f')
     message = _wait_for('the deferred message in %s after the fix' % MAILBOX, lambda: _mailbox_message(server, token))
     assert _received_by(message, 'relay-server'), message

@@ -105,13 +105,20 @@ def _tokens(client):
     return tokens
 
 
-@pytest.fixture(autouse=True)
-def _granting(client, provider):
-    """Every test starts and ends with the provider granting, tokens of an hour, and the timer running."""
-    yield
+def _grant_again(client, provider):
+    """The provider granting tokens of an hour, the client holding fresh ones, its timer running."""
     _control(provider, 'POST', '/restore')
     _control(provider, 'POST', '/expires_in', {'seconds': 3600})
+    client.check_output('%s --force' % REFRESHER)
     client.check_output('systemctl start %s' % TIMER)
+
+
+@pytest.fixture(autouse=True)
+def _granting(client, provider):
+    """Every test starts and ends with the provider granting and fresh tokens (a test changes both)."""
+    _grant_again(client, provider)
+    yield
+    _grant_again(client, provider)
 
 
 # --- configuration ------------------------------------------------------------
