@@ -253,8 +253,9 @@ def test_bad_oauth2_input_is_refused_naming_the_variable_and_the_host_is_unchang
 # --- reboot -----------------------------------------------------------------------
 
 def test_mail_flows_after_a_reboot_with_no_person(client, provider):
-    """The client restarts with an expired token: the timer's first run after boot gets a new one."""
-    _control(provider, 'POST', '/expire')
+    """The client comes back after its token ran out: the timer's first run after boot gets a new one."""
+    _control(provider, 'POST', '/expires_in', {'seconds': 5})
+    client.check_output('%s --force' % REFRESHER)
     subprocess.run(['podman', 'restart', '--time', '5', 'relay-client'], check=True, capture_output=True)
     rebooted = container('relay-client')
     wait_until('systemd up after the restart', lambda: rebooted.run('systemctl is-system-running').stdout.strip()
