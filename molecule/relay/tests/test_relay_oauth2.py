@@ -246,7 +246,7 @@ def test_no_token_or_secret_in_the_journal_or_the_vvv_output(client, provider):
     ({'provider': 'generic', 'client_id': 'c', 'client_secret': 'x', 'token_url': 'http://oauth2-provider/token'},
      'postfix_relay_credentials entries for oauth@mailstack.test (oauth2.token_url "http://oauth2-provider/token" '
      'is not an https:// URL'),
-])
+], ids=['no secret', 'an unknown provider', 'a plain-http token endpoint'])
 def test_bad_oauth2_input_is_refused_naming_the_variable_and_the_host_is_unchanged(client, oauth2, problem):
     watched = '/etc/postfix/main.cf /etc/mailstack/oauth2/refresh.json %s.*' % TOKEN_TABLE
     before = client.check_output('sha256sum %s' % watched)
