@@ -10,6 +10,8 @@ __metaclass__ = type
 
 import re
 
+from ansible.module_utils.six import integer_types, string_types
+
 from ansible_collections.mailstack.sasl_postfix.plugins.filter.line_break_names import has_line_break
 from ansible_collections.mailstack.sasl_postfix.plugins.plugin_utils._checks import (
     as_bool, as_int, as_list, as_text, joined, matches, shown, variables_of)
@@ -28,6 +30,7 @@ NAMES = (
     'postfix_tls_selfsigned_valid_days',
     'postfix_tls_selfsigned_renew_days',
     'postfix_submission_tls_ciphers',
+    'postfix_submission_recipient_limit',
 )
 
 # Mozilla's intermediate profile caps a certificate's lifetime at 366 days.
@@ -42,6 +45,7 @@ HOOK_NAME = r'[A-Za-z0-9*][A-Za-z0-9.-]*\Z'
 # A policy service endpoint: unix:name (below the queue directory) or inet:host:port.
 POLICY_SERVICE = r'(unix:[A-Za-z0-9._/-]+|inet:(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):[0-9]+)\Z'
 RESTRICTION_SEPARATOR = re.compile(r'[\s,{}]')
+WHOLE_NUMBER = r'[0-9]+\Z'
 
 
 def _main_cf_extra(extra, managed):
@@ -113,6 +117,15 @@ def _tls(v):
     return problems
 
 
+def _is_count(value):
+    """Whether a value is a whole number of at least 1, as an int or as digits (not a bool, not a float)."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, integer_types):
+        return value >= 1
+    return isinstance(value, string_types) and matches(WHOLE_NUMBER, value) and int(value) >= 1
+
+
 def _submission(v):
     problems = []
     bad_services = [item for item in as_list(v['postfix_submission_policy_services']) if not matches(POLICY_SERVICE, item)]
@@ -124,6 +137,10 @@ def _submission(v):
     if bad_restrictions:
         problems.append('postfix_submission_sender_restrictions takes one restriction per item, without spaces, commas or '
                         'braces (wrong: %s).' % shown(bad_restrictions))
+    if not _is_count(v['postfix_submission_recipient_limit']):
+        problems.append('postfix_submission_recipient_limit is the most recipients one message may have on 587 and 465, '
+                        'a whole number of at least 1 (0 would turn the limit off; got %s).'
+                        % shown([v['postfix_submission_recipient_limit']]))
     # argument_specs checks each suite against the forward-secret AEAD ones.
     if not as_list(v['postfix_submission_tls_ciphers']):
         problems.append("postfix_submission_tls_ciphers is empty: list the TLS 1.2 suites the submission services offer "

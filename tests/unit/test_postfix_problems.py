@@ -25,6 +25,7 @@ GOOD = {
     'postfix_tls_selfsigned_valid_days': 365,
     'postfix_tls_selfsigned_renew_days': 30,
     'postfix_submission_tls_ciphers': ['ECDHE-ECDSA-AES128-GCM-SHA256'],
+    'postfix_submission_recipient_limit': 100,
 }
 
 SERVICE = {'name': '2525', 'type': 'inet', 'private': 'n', 'command': 'smtpd', 'args': ['-o syslog_name=postfix/2525']}
@@ -91,6 +92,18 @@ CASES = {
                                         'commas or braces (wrong: "reject_sender_login_mismatch, permit")'),
     'a sender restriction with braces': ({'postfix_submission_sender_restrictions': ['{ permit }']}, '(wrong: "{ permit }")'),
     'no cipher': ({'postfix_submission_tls_ciphers': []}, 'postfix_submission_tls_ciphers is empty'),
+    'a recipient cap of 1': ({'postfix_submission_recipient_limit': 1}, None),
+    'a recipient cap as digits': ({'postfix_submission_recipient_limit': '500'}, None),
+    'no recipient cap': ({'postfix_submission_recipient_limit': 0},
+                         'postfix_submission_recipient_limit is the most recipients one message may have on 587 and 465, '
+                         'a whole number of at least 1 (0 would turn the limit off; got 0).'),
+    'a negative recipient cap': ({'postfix_submission_recipient_limit': -5}, 'postfix_submission_recipient_limit is'),
+    'a recipient cap of 0 as digits': ({'postfix_submission_recipient_limit': '0'}, '(0 would turn the limit off; got "0")'),
+    'a fractional recipient cap': ({'postfix_submission_recipient_limit': 2.5}, 'postfix_submission_recipient_limit is'),
+    'a recipient cap that is no number': ({'postfix_submission_recipient_limit': 'lots'}, '; got "lots")'),
+    'a recipient cap with a blank': ({'postfix_submission_recipient_limit': '100 '}, '; got "100 ")'),
+    'a recipient cap that is a boolean': ({'postfix_submission_recipient_limit': True}, '; got true)'),
+    'a recipient cap that is none': ({'postfix_submission_recipient_limit': None}, '; got null)'),
     # The self-signed certificate's lifetime
     'the longest lifetime': ({'postfix_tls_selfsigned_valid_days': '366', 'postfix_tls_selfsigned_renew_days': '365'}, None),
     'a lifetime too long': ({'postfix_tls_selfsigned_valid_days': 367},

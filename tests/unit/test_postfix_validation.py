@@ -26,6 +26,8 @@ CASES = [
      'These variables contain a line break, which would inject lines into main.cf or master.cf: postfix_smtpd_banner.'),
     ('a managed parameter', {'postfix_main_cf_extra': {'mynetworks': '0.0.0.0/0'}},
      'these parameters are managed by role variables, set those instead: mynetworks.'),
+    ('no recipient cap', {'postfix_submission_recipient_limit': 0},
+     'postfix_submission_recipient_limit is the most recipients one message may have on 587 and 465'),
     ('two problems', {'postfix_myhostname': '', 'postfix_submission_tls_ciphers': []},
      'postfix_myhostname is empty. postfix_submission_tls_ciphers is empty'),
 ]
