@@ -6,7 +6,8 @@
 """The cyrus_sasl_problems filter (documented in cyrus_sasl_problems.yml): the cyrus_sasl role's host-free checks.
 
 The LDAP bind password and the health-check password are only named, never
-shown.
+shown. Settings that still work but are deprecated are no problem: the filter
+shows them as Ansible warnings (cyrus_sasl_warnings decides which).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -14,8 +15,12 @@ __metaclass__ = type
 
 import re
 
+from ansible.utils.display import Display
+
 from ansible_collections.mailstack.sasl_postfix.plugins.plugin_utils._checks import (
     as_int, as_list, as_text, joined, matches, shown, variables_of)
+
+display = Display()
 
 NAMES = (
     'cyrus_sasl_mech_list',
@@ -38,6 +43,8 @@ NAMES = (
 
 # Mechanisms saslauthd can serve: it only ever sees a plaintext password.
 SASLAUTHD_MECHS = ('PLAIN', 'LOGIN')
+# Accepted with a warning: upstream Cyrus SASL has removed them.
+DEPRECATED_MECHS = ('CRAM-MD5', 'DIGEST-MD5')
 # The saslauthd options the role sets from its cyrus_sasl_saslauthd_* variables.
 MANAGED_ARGS = ('-a', '-O', '-c', '-s', '-t', '-r', '-m', '-n', '-d')
 SOCKET_DIR = r'/[A-Za-z0-9._/-]*\Z'
@@ -111,9 +118,30 @@ def _ldap(v):
     return problems
 
 
+def cyrus_sasl_warnings(variables):
+    """The settings of the cyrus_sasl role's variables that work but are deprecated, as sentences; empty when none.
+
+    With saslauthd, the deprecated mechanisms are problems (refused), not warnings.
+    """
+    v = variables_of('cyrus_sasl_warnings', variables, ('cyrus_sasl_mech_list', 'cyrus_sasl_pwcheck_method'))
+    deprecated = [mech for mech in as_list(v['cyrus_sasl_mech_list']) if mech in DEPRECATED_MECHS]
+    if not deprecated or v['cyrus_sasl_pwcheck_method'] == 'saslauthd':
+        return []
+    return ['cyrus_sasl_mech_list contains %s (deprecated): upstream Cyrus SASL has removed CRAM-MD5 and DIGEST-MD5. '
+            'With AUTH offered only after TLS they protect nothing that PLAIN does not, and they need a sasldb that '
+            'holds every password in the clear. Remove %s from cyrus_sasl_mech_list; SCRAM-SHA-256 is the '
+            'challenge-response mechanism to offer instead.'
+            % (joined(deprecated), joined(deprecated))]
+
+
 def cyrus_sasl_problems(variables):
-    """The problems of the cyrus_sasl role's variables that need no host, as sentences; empty when there are none."""
+    """The problems of the cyrus_sasl role's variables that need no host, as sentences; empty when there are none.
+
+    Shows each of cyrus_sasl_warnings as an Ansible warning (the play's output).
+    """
     v = variables_of('cyrus_sasl_problems', variables, NAMES)
+    for warning in cyrus_sasl_warnings(v):
+        display.warning(warning)
     problems = _mechanisms(v)
     if v['cyrus_sasl_pwcheck_method'] != 'saslauthd':
         return problems

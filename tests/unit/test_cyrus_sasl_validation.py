@@ -3,7 +3,8 @@
 The cases themselves are the cyrus_sasl_problems filter's
 (test_cyrus_sasl_problems.py); these make sure the task hands the role's
 variables to it, adds the line break check, fails with every problem and
-never prints a password.
+never prints a password; and that a deprecated mechanism shows in the play's
+output as an Ansible warning, not a failure.
 """
 
 import pytest
@@ -12,7 +13,8 @@ from helpers.roles import run_role_tasks
 
 SECRET = 'S3cret-Never-Printed'
 # vars/Debian.yml, which the role's main.yml loads before validate.yml.
-MECHS = {'__cyrus_sasl_mech_packages': {'PLAIN': 'libsasl2-modules', 'LOGIN': 'libsasl2-modules', 'CRAM-MD5': 'libsasl2-modules'}}
+MECHS = {'__cyrus_sasl_mech_packages': {'PLAIN': 'libsasl2-modules', 'LOGIN': 'libsasl2-modules', 'CRAM-MD5': 'libsasl2-modules',
+                                         'DIGEST-MD5': 'libsasl2-modules', 'SCRAM-SHA-256': 'libsasl2-modules'}}
 SASLAUTHD = {'cyrus_sasl_pwcheck_method': 'saslauthd'}
 
 CASES = [
@@ -21,7 +23,9 @@ CASES = [
                                  cyrus_sasl_saslauthd_ldap_search_base='dc=example', cyrus_sasl_saslauthd_ldap_bind_dn='cn=x',
                                  cyrus_sasl_saslauthd_ldap_bind_pw=SECRET), None),
     ('an unknown mechanism', {'cyrus_sasl_mech_list': ['X']},
-     'cyrus_sasl_mech_list must name at least one of PLAIN, LOGIN, CRAM-MD5 (unknown: X).'),
+     'cyrus_sasl_mech_list must name at least one of PLAIN, LOGIN, CRAM-MD5, DIGEST-MD5, SCRAM-SHA-256 (unknown: X).'),
+    ('SCRAM with saslauthd', dict(SASLAUTHD, cyrus_sasl_mech_list=['PLAIN', 'SCRAM-SHA-256']),
+     'cyrus_sasl_mech_list contains SCRAM-SHA-256, but cyrus_sasl_pwcheck_method is saslauthd'),
     ('a line break and a bad health check', dict(SASLAUTHD, cyrus_sasl_saslauthd_test_user='probe',
                                                  cyrus_sasl_saslauthd_ldap_bind_pw=SECRET + '\n'),
      'cyrus_sasl_saslauthd_test_user is probe, but cyrus_sasl_saslauthd_test_password is empty. These variables contain a line '
@@ -38,3 +42,23 @@ def test_cyrus_sasl_validate(tmp_path, variables, message):
         assert rc != 0, output
         assert message in ' '.join(output.split()), output
     assert SECRET not in output
+
+
+# (mechanisms, the warning expected in the output or None)
+WARNINGS = [
+    (['PLAIN', 'LOGIN'], None),
+    (['PLAIN', 'LOGIN', 'SCRAM-SHA-256'], None),
+    (['PLAIN', 'CRAM-MD5', 'DIGEST-MD5'], '[WARNING]: cyrus_sasl_mech_list contains CRAM-MD5, DIGEST-MD5 (deprecated): upstream Cyrus '
+                                          'SASL has removed CRAM-MD5 and DIGEST-MD5.'),
+]
+
+
+@pytest.mark.parametrize('mechs, warning', WARNINGS, ids=[' '.join(case[0]) for case in WARNINGS])
+def test_cyrus_sasl_validate_warns_about_deprecated_mechanisms(tmp_path, mechs, warning):
+    rc, output = run_role_tasks(tmp_path, 'cyrus_sasl', 'validate', dict(MECHS, cyrus_sasl_mech_list=mechs))
+    assert rc == 0, output
+    if warning is None:
+        assert 'deprecated' not in output, output
+    else:
+        # Once, however often the task evaluates the check.
+        assert ' '.join(output.split()).count(warning) == 1, output

@@ -217,6 +217,54 @@ def test_challenge_response_mechanisms_in_mech_list_work(box, mech):
         assert probe['auth'][0] == 235, probe
 
 
+# msmtp's TLS options for the submission services: STARTTLS on 587, implicit TLS on 465.
+MSMTP_TLS = {587: ['--tls=on', '--tls-starttls=on'], 465: ['--tls=on', '--tls-starttls=off']}
+
+
+def _msmtp_login(box, port, mech, user, password):
+    """Log in to 127.0.0.1:port with msmtp and `mech`; returns (exit status, msmtp's --debug output).
+
+    msmtp's SASL is GNU SASL, a client independent of Cyrus. It runs in its
+    Remote Message Queue Starting mode (--rmqs: EHLO, TLS and AUTH as for a
+    mail, then ETRN instead of a transaction), so it sends no mail and no
+    recipient counts toward debian13's send limit; the ETRN reply does not
+    matter. The debug output holds the SMTP dialogue (`--> AUTH ...`,
+    `<-- 235 ...`).
+    """
+    argv = ['msmtp', '--debug', '--host=127.0.0.1', '--port=%d' % port] + MSMTP_TLS[port] + [
+        '--tls-certcheck=off', '--auth=' + mech.lower(), '--user=' + user,
+        '--passwordeval=' + shlex.join(['echo', password]), '--rmqs=' + OUTSIDE_DOMAIN]
+    cmd = box.run(shlex.join(argv) + ' </dev/null')
+    return cmd.rc, cmd.stdout + cmd.stderr
+
+
+def _sent_auth(dialog, mech):
+    """Whether msmtp sent AUTH with exactly `mech` (not SCRAM-SHA-1 for SCRAM-SHA-256, nor a -PLUS variant).
+
+    msmtp's debug lines end in CRLF, as on the wire; an initial response may follow the name.
+    """
+    return re.search(r'^--> AUTH %s(?: \S+)?\r?$' % re.escape(mech), dialog, re.M) is not None
+
+
+@pytest.mark.parametrize('port', [587, 465])
+@pytest.mark.parametrize('mech', ['SCRAM-SHA-256', 'SCRAM-SHA-1'])
+def test_scram_mechanisms_work_with_a_real_client(box, mech, port):
+    # default-debian13 offers both from its sasldb (the plaintext userPassword
+    # the sasl_users role writes; Cyrus derives the SCRAM keys from it).
+    _, dialog = _msmtp_login(box, port, mech, 'alice', PASSWORDS['alice'])
+    if mech not in _mech_list(box):
+        # Not offered (default-debian12): msmtp does not even try it.
+        assert 'does not support authentication method %s' % mech in dialog, dialog
+        assert not _sent_auth(dialog, mech) and '<-- 235 ' not in dialog, dialog
+        return
+    assert _sent_auth(dialog, mech), dialog
+    assert '<-- 235 2.7.0 Authentication successful' in dialog, dialog
+    rc, dialog = _msmtp_login(box, port, mech, 'alice', 'wrong-password')
+    assert _sent_auth(dialog, mech), dialog
+    assert '<-- 535 5.7.8 ' in dialog and '<-- 235 ' not in dialog, dialog
+    assert rc == 77, dialog  # EX_NOPERM: msmtp's "authentication failed"
+
+
 @pytest.mark.parametrize('user, password', [
     ('alice', 'wrong-password'),
     ('nobody', 'alice-test-password'),
