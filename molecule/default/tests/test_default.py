@@ -251,7 +251,7 @@ def _sent_auth(dialog, mech):
 def test_scram_mechanisms_work_with_a_real_client(box, mech, port):
     # default-debian13 offers both from its sasldb (the plaintext userPassword
     # the sasl_users role writes; Cyrus derives the SCRAM keys from it).
-    _, dialog = _msmtp_login(box, port, mech, 'alice', PASSWORDS['alice'])
+    dummy, dialog = _msmtp_login(box, port, mech, 'alice', PASSWORDS['alice'])
     if mech not in _mech_list(box):
         # Not offered (default-debian12): msmtp does not even try it.
         assert 'does not support authentication method %s' % mech in dialog, dialog
