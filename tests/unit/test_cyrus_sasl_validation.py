@@ -13,8 +13,8 @@ from helpers.roles import run_role_tasks
 
 SECRET = 'S3cret-Never-Printed'
 # vars/Debian.yml, which the role's main.yml loads before validate.yml.
-MECHS = {'__cyrus_sasl_mech_packages': dict.fromkeys(('PLAIN', 'LOGIN', 'CRAM-MD5', 'DIGEST-MD5', 'SCRAM-SHA-256'),
-                                                    'libsasl2-modules')}
+MECH_NAMES = ('PLAIN', 'LOGIN', 'CRAM-MD5', 'DIGEST-MD5', 'SCRAM-SHA-256')
+MECHS = {'__cyrus_sasl_mech_packages': dict.fromkeys(MECH_NAMES, 'libsasl2-modules')}
 SASLAUTHD = {'cyrus_sasl_pwcheck_method': 'saslauthd'}
 
 CASES = [
