@@ -94,16 +94,22 @@ def _certificate_faults(oauth2):
     return faults
 
 
+def _application_secret_faults(oauth2):
+    """An application's secret: a client secret, a certificate with its key, or a refresh token."""
+    faults = []
+    if not (_text(oauth2, 'client_secret') or _text(oauth2, 'client_certificate') or _text(oauth2, 'refresh_token')):
+        faults.append('no secret: oauth2.client_secret, oauth2.client_certificate with oauth2.client_private_key, '
+                      'or oauth2.refresh_token')
+    return faults + _certificate_faults(oauth2)
+
+
 def _microsoft_faults(oauth2):
     faults = []
     if not _text(oauth2, 'token_url') and not TENANT.match(_text(oauth2, 'tenant')):
         faults.append('no oauth2.tenant (the directory id or a domain of the tenant)')
     if not _text(oauth2, 'client_id'):
         faults.append('no oauth2.client_id (the application id)')
-    if not (_text(oauth2, 'client_secret') or _text(oauth2, 'client_certificate') or _text(oauth2, 'refresh_token')):
-        faults.append('no secret: oauth2.client_secret, oauth2.client_certificate with oauth2.client_private_key, '
-                      'or oauth2.refresh_token')
-    return faults + _certificate_faults(oauth2)
+    return faults + _application_secret_faults(oauth2)
 
 
 def _google_faults(oauth2):
@@ -126,10 +132,7 @@ def _generic_faults(oauth2):
         faults.append('no oauth2.token_url')
     if not _text(oauth2, 'client_id'):
         faults.append('no oauth2.client_id')
-    if not (_text(oauth2, 'client_secret') or _text(oauth2, 'client_certificate') or _text(oauth2, 'refresh_token')):
-        faults.append('no secret: oauth2.client_secret, oauth2.client_certificate with oauth2.client_private_key, '
-                      'or oauth2.refresh_token')
-    return faults + _certificate_faults(oauth2)
+    return faults + _application_secret_faults(oauth2)
 
 
 PROVIDER_FAULTS = {'microsoft365': _microsoft_faults, 'google': _google_faults, 'generic': _generic_faults}
