@@ -222,19 +222,24 @@ MSMTP_TLS = {587: ['--tls=on', '--tls-starttls=on'], 465: ['--tls=on', '--tls-st
 
 
 def _msmtp_login(box, port, mech, user, password):
-    """Log in to 127.0.0.1:port with msmtp and `mech`; returns (exit status, msmtp's --debug output).
+    """Log in to box's port from the other container with msmtp and `mech`; returns (exit status, --debug output).
 
-    msmtp's SASL is GNU SASL, a client independent of Cyrus. It runs in its
+    msmtp's SASL is GNU SASL, a client independent of Cyrus. It runs from the
+    other host because Debian 13's GNU SASL (2.2.2) will not start a SCRAM
+    exchange without -PLUS once TLS offers channel binding ("Error
+    authenticating user" before AUTH is sent), and Postfix gives Cyrus no
+    channel binding, so no server of ours offers -PLUS; Debian 12's msmtp
+    (GNU SASL 2.2.0) logs in (roles/cyrus_sasl/README.md). It runs in its
     Remote Message Queue Starting mode (--rmqs: EHLO, TLS and AUTH as for a
     mail, then ETRN instead of a transaction), so it sends no mail and no
     recipient counts toward debian13's send limit; the ETRN reply does not
     matter. The debug output holds the SMTP dialogue (`--> AUTH ...`,
     `<-- 235 ...`).
     """
-    argv = ['msmtp', '--debug', '--host=127.0.0.1', '--port=%d' % port] + MSMTP_TLS[port] + [
+    argv = ['msmtp', '--debug', '--host=' + _hostname(box), '--port=%d' % port] + MSMTP_TLS[port] + [
         '--tls-certcheck=off', '--auth=' + mech.lower(), '--user=' + user,
         '--passwordeval=' + shlex.join(['echo', password]), '--rmqs=' + OUTSIDE_DOMAIN]
-    cmd = box.run(shlex.join(argv) + ' </dev/null')
+    cmd = _other(box)[1].run(shlex.join(argv) + ' </dev/null')
     return cmd.rc, cmd.stdout + cmd.stderr
 
 
