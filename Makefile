@@ -102,7 +102,7 @@ sanity: venv ## ansible-test sanity from an ansible_collections/ tree
 
 .PHONY: pytest
 pytest: venv host-packages images ## Unit and module tests against the real Cyrus and Postfix tools
-	@rc=0; $(BIN)/pytest -p no:cacheprovider tests --ignore=tests/demo || rc=$$?; \
+	@rc=0; $(BIN)/pytest -p no:cacheprovider --durations=15 tests --ignore=tests/demo || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: the test setup is broken" >&2; fi; \
 	exit $$rc
 

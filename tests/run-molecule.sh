@@ -4,14 +4,15 @@
 # side; much of their time is spent waiting on apt and systemd, not the CPU.
 # Once one fails no new one starts, the running ones finish, and the failed
 # scenarios' logs are printed.
-# Full logs: .cache/molecule-logs/<scenario>.log
+# Full logs: .cache/molecule-logs/<scenario>.log, the time of each stage in
+# <scenario>.stages (also printed when the scenario ends).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 [ $# -gt 0 ] || { echo "run-molecule: no scenario given" >&2; exit 2; }
 export MOLECULE_LOGS=.cache/molecule-logs
 mkdir -p "$MOLECULE_LOGS"
-rm -f "$MOLECULE_LOGS"/*.passed "$MOLECULE_LOGS"/*.failed "$MOLECULE_LOGS"/stop
+rm -f "$MOLECULE_LOGS"/*.passed "$MOLECULE_LOGS"/*.failed "$MOLECULE_LOGS"/*.stages "$MOLECULE_LOGS"/stop
 
 # A scenario's containers and network have fixed names, so two checkouts on
 # one machine (git worktrees) must not run the same scenario at once: each
@@ -27,14 +28,21 @@ run_one() {
   fi
   remove_leftovers "$scenario"
   echo "molecule: $scenario started"
-  if molecule test -s "$scenario" >"$MOLECULE_LOGS/$scenario.log" 2>&1; then
-    echo "molecule: $scenario passed in $((SECONDS - start)) s"
+  set -o pipefail # the status of `molecule test`, not of the timer behind it
+  if molecule test -s "$scenario" 2>&1 |
+    python3 tests/molecule_stages.py "$MOLECULE_LOGS/$scenario.log" "$MOLECULE_LOGS/$scenario.stages"; then
+    echo "molecule: $scenario passed in $((SECONDS - start)) s ($(stage_times "$scenario"))"
     touch "$MOLECULE_LOGS/$scenario.passed"
   else
-    echo "molecule: $scenario FAILED after $((SECONDS - start)) s"
+    echo "molecule: $scenario FAILED after $((SECONDS - start)) s ($(stage_times "$scenario"))"
     touch "$MOLECULE_LOGS/$scenario.failed" "$MOLECULE_LOGS/stop"
     return 1
   fi
+}
+
+# The time of each stage (tests/molecule_stages.py), on one line.
+stage_times() {
+  paste -sd, "$MOLECULE_LOGS/$1.stages" | sed 's/,/, /g'
 }
 
 # With the lock held, a container on the scenario's network or named after the
@@ -51,7 +59,7 @@ remove_leftovers() {
   # shellcheck disable=SC2086 # one name per word
   podman rm --force --time 0 $leftovers >/dev/null
 }
-export -f run_one remove_leftovers
+export -f run_one stage_times remove_leftovers
 
 # shellcheck disable=SC2016 # $1 is expanded by the inner bash, on purpose
 printf '%s\n' "$@" | xargs -P "${MOLECULE_JOBS:-3}" -I{} bash -c 'run_one "$1"' _ {} || true
