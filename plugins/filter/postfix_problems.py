@@ -10,6 +10,7 @@ __metaclass__ = type
 
 import re
 
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.module_utils.six import integer_types, string_types
 
 from ansible_collections.mailstack.sasl_postfix.plugins.filter.line_break_names import has_line_break
@@ -31,6 +32,7 @@ NAMES = (
     'postfix_tls_selfsigned_renew_days',
     'postfix_submission_tls_ciphers',
     'postfix_submission_recipient_limit',
+    'postfix_submission_hide_client_session',
 )
 
 # Mozilla's intermediate profile caps a certificate's lifetime at 366 days.
@@ -46,6 +48,10 @@ HOOK_NAME = r'[A-Za-z0-9*][A-Za-z0-9.-]*\Z'
 POLICY_SERVICE = r'(unix:[A-Za-z0-9._/-]+|inet:(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):[0-9]+)\Z'
 RESTRICTION_SEPARATOR = re.compile(r'[\s,{}]')
 WHOLE_NUMBER = r'[0-9]+\Z'
+# A host name as the submission services' header_checks table matches it
+# (before Postfix 3.10): letters, digits, dots, hyphens, underscores, and
+# main.cf parameters ($mydomain, ${mydomain}), with which it matches any name.
+RECEIVED_BY_NAME = r'([A-Za-z0-9._-]|\$\{?[A-Za-z0-9_]+\}?)+\Z'
 
 
 def _main_cf_extra(extra, managed):
@@ -148,6 +154,30 @@ def _submission(v):
     return problems
 
 
+def _is_boolean(value):
+    """Whether a value is one Ansible reads as a boolean (true, false, yes, no, on, off, 1, 0, ...)."""
+    try:
+        boolean(value, strict=True)
+    except TypeError:
+        return False
+    return True
+
+
+def _client_privacy(v):
+    hide = v['postfix_submission_hide_client_session']
+    if not _is_boolean(hide):
+        return ['postfix_submission_hide_client_session is true (the Received header of 587 and 465 does not name the '
+                'client) or false (got %s).' % shown([hide])]
+    name = v['postfix_myhostname']
+    # An empty one has its own problem.
+    if as_bool(hide) and as_text(name).strip() and not matches(RECEIVED_BY_NAME, name):
+        return ["postfix_myhostname is a host name of letters, digits, '.', '-' and '_' (or main.cf parameters such "
+                "as $mydomain): the submission services' header_checks, which keep the client out of the Received "
+                'header before Postfix 3.10 (postfix_submission_hide_client_session), match it (got %s).'
+                % shown([name])]
+    return []
+
+
 def _selfsigned_days(v):
     valid, renew = v['postfix_tls_selfsigned_valid_days'], v['postfix_tls_selfsigned_renew_days']
     if 1 <= as_int(valid) <= TLS_SELFSIGNED_MAX_DAYS and 1 <= as_int(renew) < as_int(valid):
@@ -165,6 +195,7 @@ def postfix_problems(variables):
         problems.append('postfix_myhostname is empty.')
     problems += _tls(v)
     problems += _submission(v)
+    problems += _client_privacy(v)
     problems += _selfsigned_days(v)
     return problems
 

@@ -26,6 +26,7 @@ GOOD = {
     'postfix_tls_selfsigned_renew_days': 30,
     'postfix_submission_tls_ciphers': ['ECDHE-ECDSA-AES128-GCM-SHA256'],
     'postfix_submission_recipient_limit': 100,
+    'postfix_submission_hide_client_session': True,
 }
 
 SERVICE = {'name': '2525', 'type': 'inet', 'private': 'n', 'command': 'smtpd', 'args': ['-o syslog_name=postfix/2525']}
@@ -104,6 +105,29 @@ CASES = {
     'a recipient cap with a blank': ({'postfix_submission_recipient_limit': '100 '}, '; got "100 ")'),
     'a recipient cap that is a boolean': ({'postfix_submission_recipient_limit': True}, '; got true)'),
     'a recipient cap that is none': ({'postfix_submission_recipient_limit': None}, '; got null)'),
+    # Client privacy on 587 and 465, and the host name its header_checks match (before Postfix 3.10)
+    'privacy off': ({'postfix_submission_hide_client_session': False}, None),
+    'privacy as yes': ({'postfix_submission_hide_client_session': 'yes'}, None),
+    'privacy as 0': ({'postfix_submission_hide_client_session': 0}, None),
+    'privacy that is no boolean': ({'postfix_submission_hide_client_session': 'maybe'},
+                                   'postfix_submission_hide_client_session is true (the Received header of 587 and 465 '
+                                   'does not name the client) or false (got "maybe").'),
+    'privacy that is none': ({'postfix_submission_hide_client_session': None}, 'or false (got null).'),
+    'privacy that is a list': ({'postfix_submission_hide_client_session': [True]}, 'or false (got [true]).'),
+    'a host name with hyphens and underscores': ({'postfix_myhostname': 'mx-1_a.example.org'}, None),
+    'a host name with a parameter': ({'postfix_myhostname': 'mx.$mydomain'}, None),
+    'a host name with a parameter in braces': ({'postfix_myhostname': 'mx.${mydomain}'}, None),
+    'a host name with a regexp character': ({'postfix_myhostname': 'm+x.example.org'},
+                                            "postfix_myhostname is a host name of letters, digits, '.', '-' and '_' "
+                                            '(or main.cf parameters such as $mydomain): the submission services\' '
+                                            'header_checks, which keep the client out of the Received header before '
+                                            'Postfix 3.10 (postfix_submission_hide_client_session), match it '
+                                            '(got "m+x.example.org").'),
+    'a host name with a slash': ({'postfix_myhostname': 'mx/.example.org'}, '(got "mx/.example.org")'),
+    'a host name with a blank': ({'postfix_myhostname': 'mx example.org'}, '(got "mx example.org")'),
+    'a host name with a lone dollar': ({'postfix_myhostname': 'mx.$'}, '(got "mx.$")'),
+    'any host name without privacy': ({'postfix_myhostname': 'm+x.example.org',
+                                       'postfix_submission_hide_client_session': False}, None),
     # The self-signed certificate's lifetime
     'the longest lifetime': ({'postfix_tls_selfsigned_valid_days': '366', 'postfix_tls_selfsigned_renew_days': '365'}, None),
     'a lifetime too long': ({'postfix_tls_selfsigned_valid_days': 367},

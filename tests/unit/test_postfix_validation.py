@@ -28,6 +28,9 @@ CASES = [
      'these parameters are managed by role variables, set those instead: mynetworks.'),
     ('no recipient cap', {'postfix_submission_recipient_limit': 0},
      'postfix_submission_recipient_limit is the most recipients one message may have on 587 and 465'),
+    ('privacy that is no boolean', {'postfix_submission_hide_client_session': 'maybe'},
+     'postfix_submission_hide_client_session is true (the Received header of 587 and 465 does not name the client) '
+     'or false (got "maybe").'),
     ('two problems', {'postfix_myhostname': '', 'postfix_submission_tls_ciphers': []},
      'postfix_myhostname is empty. postfix_submission_tls_ciphers is empty'),
 ]

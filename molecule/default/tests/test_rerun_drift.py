@@ -2,7 +2,8 @@
 
 Every file and state the roles manage on these hosts (issue 21's list) is
 edited by hand, all at once: main.cf (a parameter added, mynetworks widened),
-master.cf, smtpd.conf, the aliases and their index, the TLS key's mode, the
+master.cf, smtpd.conf, the header_checks table of the submission services
+(default-debian12, Postfix 3.7), the aliases and their index, the TLS key's mode, the
 TLS directory, a replaced certificate, the sasldb's mode and link, an
 unlisted sasldb user (sasl_users_exclusive is on), Postfix's group
 membership, a removed package and Postfix stopped. Then ONE converge: each
@@ -34,6 +35,7 @@ SELFSIGNED = ['default-debian12']
 MAIN_CF = '/etc/postfix/main.cf'
 MASTER_CF = '/etc/postfix/master.cf'
 SMTPD_CONF = '/etc/postfix/sasl/smtpd.conf'
+SUBMISSION_HEADER_CHECKS = '/etc/postfix/submission_header_checks'
 ALIASES = '/etc/aliases'
 TLS_DIR = '/etc/postfix/tls'
 KEY = TLS_DIR + '/smtpd-selfsigned.key'
@@ -168,6 +170,9 @@ ITEMS = [
     Item('aliases-index', ['default-debian13'], _read_alias_index, _remove_alias_index),
     Item('tls-key-mode', SELFSIGNED, lambda box: file_state(box, KEY),
          lambda box: box.check_output('chmod 0644 %s' % KEY)),
+    # The header_checks table that hides the client on 587 and 465 (Postfix 3.7 only: 3.10 needs none).
+    Item('submission-header-checks-emptied', ['default-debian12'], lambda box: file_state(box, SUBMISSION_HEADER_CHECKS),
+         lambda box: box.check_output(': > %s && chmod 0600 %s' % (SUBMISSION_HEADER_CHECKS, SUBMISSION_HEADER_CHECKS))),
     Item('tls-directory', HOSTS, lambda box: file_state(box, TLS_DIR),
          lambda box: box.check_output('chown nobody:nogroup %s && chmod 0777 %s' % (TLS_DIR, TLS_DIR))),
     Item('tls-certificate-replaced', SELFSIGNED, _read_cert, _replace_cert, check=_check_cert),
@@ -207,6 +212,8 @@ def test_the_converged_state_is_the_wanted_one(drift):
             ['127.0.0.0/8', '[::1]/128']
         assert drift.before['master.cf'][name]['submission TLS level'] == 'encrypt'
         assert drift.before['tls-directory'][name] == {'type': 'directory', 'owner': 'root:root', 'mode': '755'}
+    assert _without(drift.before['submission-header-checks-emptied']['default-debian12'], 'sha256') == \
+        {'type': 'regular file', 'owner': 'root:root', 'mode': '644'}
     for name in SELFSIGNED:
         assert _without(drift.before['tls-key-mode'][name], 'sha256') == \
             {'type': 'regular file', 'owner': 'root:root', 'mode': '600'}

@@ -97,9 +97,16 @@ def _smtpd_log(host, queue_id):
 
 
 def _received_by(message, server):
-    """The queue ID in the Received header that `server` added with ESMTPSA (TLS and AUTH), or None."""
+    """The queue ID in the Received header that `server`'s submission service added, or None.
+
+    The submission services hide the client (postfix_submission_hide_client_session):
+    relay-server (Postfix 3.7) keeps "by ... with ESMTPSA id" (TLS and AUTH),
+    relay-backup (3.10, smtpd_hide_client_session) writes "by ... id" alone. The
+    journal line of the queue ID (_smtpd_log) says which service and login.
+    """
+    marks = ['by %s.mailstack.test (Postfix) with ESMTPSA id ' % server, 'by %s.mailstack.test (Postfix) id ' % server]
     for line in message.splitlines():
-        if 'by %s.mailstack.test (Postfix) with ESMTPSA id' % server in line:
+        if line.startswith('Received: ') and any(mark in line for mark in marks):
             return line.rsplit(' id ', 1)[1].split(';')[0].strip()
     return None
 
@@ -194,9 +201,13 @@ def test_message_is_delivered_through_the_first_relayhost_on_465_with_auth(clien
     token = uuid.uuid4().hex
     _send(client, token, sender)
     message = _wait_for('the message in %s on relay-server' % MAILBOX, lambda: _mailbox_message(server, token))
-    # ESMTPSA: the server received it over TLS (S) from an authenticated client (A).
+    # ESMTPSA: the server received it over TLS (S) from an authenticated client (A). Its header keeps only that
+    # "by" part (postfix_submission_hide_client_session): no client, no login.
     queue_id = _received_by(message, 'relay-server')
     assert queue_id, message
+    assert 'Received: by relay-server.mailstack.test (Postfix) with ESMTPSA id %s' % queue_id in message, message
+    headers = message.split('\n\n', 1)[0]
+    assert 'Authenticated sender' not in headers and login not in headers, headers
     log = _wait_for('the smtpd line of %s in the server log' % queue_id, lambda: _smtpd_log(server, queue_id))
     # On the submissions service (465), logged in with the relayhost's own login.
     assert ' postfix/submissions/smtpd[' in log and 'sasl_username=%s' % login in log, log
