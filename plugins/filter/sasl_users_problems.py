@@ -5,8 +5,9 @@
 
 """The sasl_users_problems filter (documented in sasl_users_problems.yml): the sasl_users role's host-free checks.
 
-Users are named, with the address or aliases that are wrong; a password is
-never part of a problem.
+Users are named, with the address, aliases or extra logins that are wrong;
+a password is never part of a problem, nor a login written as a string (it
+may hold one).
 """
 
 from __future__ import absolute_import, division, print_function
