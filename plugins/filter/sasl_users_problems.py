@@ -151,7 +151,7 @@ def _duplicates(v, users):
     for user in users:
         if not isinstance(user.get('name'), string_types):
             continue
-        realm = login_realm(user, backend, v['sasl_users_default_realm']) if backend == 'sasldb' else ''
+        realm = '' if backend == 'system' else login_realm(user, backend, v['sasl_users_default_realm'])
         names = [(user['name'], 'user %s' % user['name'])]
         names += [(login['name'], 'login of %s' % user['name']) for login in logins_of(user)
                   if isinstance(login.get('name'), string_types)]

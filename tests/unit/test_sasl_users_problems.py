@@ -134,6 +134,10 @@ CASES = {
                                                                    _user(name='bob', realm='other.test', logins=[_login('phone')])]},
                                               "must be unique (system accounts have no realm); listed more than once: phone (login "
                                               'of eve, login of bob).'),
+    'one realm without saslauthd realms': ({'sasl_users_backend': 'none',
+                                            'sasl_users_list': [_user(logins=[_login('phone')]),
+                                                                _user(name='bob', realm='other.test', logins=[_login('phone')])]},
+                                           'unique in its realm; listed more than once: phone@example.org (login of eve, login of bob).'),
     'no default realm': ({'sasl_users_default_realm': '', 'sasl_users_sender_login_map': '',
                           'sasl_users_list': [_user(logins=[_login('eve')])]}, 'listed more than once: eve (user eve, login of eve).'),
 }
