@@ -15,7 +15,7 @@ from helpers.roles import run_role_tasks
 SECRET = 'S3cret-Never-Printed'
 
 MESSAGES = [
-    "USERS={{ __sasl_users_sasldb_users | map('dict2items') | map('map', attribute='key') | map('sort') | list | to_json }}",
+    "USERS={{ __sasl_users_accounts | map('dict2items') | map('map', attribute='key') | map('sort') | list | to_json }}",
 ]
 
 SHARED_LIST = [
@@ -34,8 +34,12 @@ def test_a_list_shared_between_backends_is_accepted(tmp_path, backend):
     rc, output = _run(tmp_path, {'sasl_users_backend': backend, 'sasl_users_default_realm': 'mailstack.test',
                                  'sasl_users_list': SHARED_LIST})
     assert rc == 0, output
-    # The module gets only the keys it takes; the default realm is filled in.
-    expected = [['name', 'password', 'realm'], ['name', 'password', 'realm'], ['name', 'realm', 'state']]
+    if backend == 'sasldb':
+        # The module gets only the keys it takes; the default realm and each state are filled in.
+        expected = [['name', 'password', 'realm', 'state'], ['name', 'password', 'realm', 'state'], ['name', 'realm', 'state']]
+    else:
+        # The accounts' keys; the realm is ignored.
+        expected = [['create_home', 'home', 'locked', 'name', 'password', 'state'], ['name', 'password', 'state'], ['name', 'state']]
     assert 'USERS=%s' % json.dumps(expected) in output.replace('\\"', '"'), output
     assert SECRET not in output
 

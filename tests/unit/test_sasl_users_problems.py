@@ -25,6 +25,10 @@ def _user(**kwargs):
     return dict({'name': 'eve', 'password': SECRET}, **kwargs)
 
 
+def _login(name='eve-phone', **kwargs):
+    return dict({'name': name, 'password': SECRET}, **kwargs)
+
+
 # case -> (variables that differ from GOOD, a piece of the problem expected or None)
 CASES = {
     'one user': ({}, None),
@@ -64,6 +68,78 @@ CASES = {
     'the entry realm ignored on system accounts': ({'sasl_users_default_realm': '', 'sasl_users_backend': 'system',
                                                     'sasl_users_list': [_user(realm='example.net')]}, 'missing for: eve.'),
     'an address instead of a realm': ({'sasl_users_default_realm': '', 'sasl_users_list': [_user(address='eve@example.org')]}, None),
+    # Extra logins (app passwords)
+    'two logins': ({'sasl_users_list': [_user(logins=[_login(), _login('eve-laptop')])]}, None),
+    'one login removed, without password': ({'sasl_users_list': [_user(logins=[{'name': 'eve-phone', 'state': 'absent'}])]}, None),
+    'logins none': ({'sasl_users_list': [_user(logins=None)]}, None),
+    'an absent user with its logins': ({'sasl_users_list': [{'name': 'eve', 'state': 'absent', 'logins': [{'name': 'eve-phone'}]}]},
+                                       None),
+    'system accounts with logins': ({'sasl_users_backend': 'system', 'sasl_users_list': [_user(logins=[_login('eve_2.x-y')])]}, None),
+    'the same login name in two realms': ({'sasl_users_list': [_user(logins=[_login('phone')]),
+                                                               _user(name='bob', realm='other.test', logins=[_login('phone')])]},
+                                          None),
+    'logins a string': ({'sasl_users_list': [_user(logins='eve-phone:' + SECRET)]},
+                        'In sasl_users_list, logins is a list of dictionaries (name, password, state), each with a name; '
+                        'wrong for: eve.'),
+    'a login a string': ({'sasl_users_list': [_user(logins=[_login(), 'eve-laptop:' + SECRET])]}, 'each with a name; wrong for: eve.'),
+    'a login without name': ({'sasl_users_list': [_user(logins=[{'password': SECRET}])]}, 'each with a name; wrong for: eve.'),
+    'a login with an empty name': ({'sasl_users_list': [_user(logins=[_login('')])]}, 'each with a name; wrong for: eve.'),
+    'a login with a realm': ({'sasl_users_list': [_user(logins=[_login(realm='other.test', aliases=[])])]},
+                             "In sasl_users_list, a login takes name, password and state only (it logs in in its user's realm "
+                             "and sends as its user's addresses); unknown keys for: eve-phone of eve (aliases, realm)."),
+    'a login name with a blank': ({'sasl_users_list': [_user(logins=[_login('eve phone')])]},
+                                  'In sasl_users_list, a login name is a user name without realm: no blank, control character, @, '
+                                  ': or comma; wrong for: "eve phone" of eve.'),
+    'a login name with a realm': ({'sasl_users_list': [_user(logins=[_login('eve-phone@example.org')])]},
+                                  'wrong for: "eve-phone@example.org" of eve.'),
+    'a login name with a comma': ({'sasl_users_list': [_user(logins=[_login('eve,phone')])]}, 'wrong for: "eve,phone" of eve.'),
+    'a login name with a colon': ({'sasl_users_list': [_user(logins=[_login('eve:phone')])]}, 'wrong for: "eve:phone" of eve.'),
+    'a login name with a line break': ({'sasl_users_list': [_user(logins=[_login('eve\nphone')])]}, r'wrong for: "eve\nphone" of eve.'),
+    'a login name useradd refuses': ({'sasl_users_backend': 'system', 'sasl_users_list': [_user(logins=[_login('Eve.Phone')])]},
+                                     'In sasl_users_list, a login name is a name useradd takes ([a-z_][a-z0-9_.-], at most 32 '
+                                     'characters); wrong for: "Eve.Phone" of eve.'),
+    'a login name too long for useradd': ({'sasl_users_backend': 'system', 'sasl_users_list': [_user(logins=[_login('e' * 33)])]},
+                                          'wrong for: "%s" of eve.' % ('e' * 33)),
+    'a login state unknown': ({'sasl_users_list': [_user(logins=[_login(state='revoked')])]},
+                              'In sasl_users_list, a login\'s state is present or absent; wrong for: eve-phone of eve ("revoked").'),
+    'a login present under an absent user': ({'sasl_users_list': [{'name': 'eve', 'state': 'absent',
+                                                                   'logins': [{'name': 'eve-phone', 'state': 'present'}]}]},
+                                             'In sasl_users_list, a user with state absent is removed with all its logins, but these '
+                                             'logins say state present: eve-phone of eve. Remove their state, or the logins.'),
+    'a login without password': ({'sasl_users_list': [_user(logins=[{'name': 'eve-phone'}, _login('eve-laptop')])]},
+                                 'In sasl_users_list, each present login needs its own password; missing or empty for: eve-phone of eve.'),
+    'a login with an empty password': ({'sasl_users_list': [_user(logins=[_login(password='')])]},
+                                       'missing or empty for: eve-phone of eve.'),
+    'a login password with NUL': ({'sasl_users_list': [_user(logins=[_login(password=SECRET + '\x00')])]},
+                                  'In sasl_users_list, a login password is a string without NUL; wrong for: eve-phone of eve.'),
+    'a login password with a line break on the sasldb': ({'sasl_users_list': [_user(logins=[_login(password=SECRET + '\n')])]}, None),
+    'a login password with a line break on system accounts': ({'sasl_users_backend': 'system',
+                                                               'sasl_users_list': [_user(logins=[_login(password=SECRET + '\n')])]},
+                                                              'a login password is a string without NUL or line breaks (system '
+                                                              'accounts); wrong for: eve-phone of eve.'),
+    'a login password a list': ({'sasl_users_list': [_user(logins=[_login(password=[SECRET])])]}, 'wrong for: eve-phone of eve.'),
+    'a login named as its user': ({'sasl_users_list': [_user(logins=[_login('eve')])]},
+                                  "In sasl_users_list, each login (a user's name, or one of its extra logins) must be unique in its "
+                                  'realm; listed more than once: eve@example.org (user eve, login of eve).'),
+    'a login named as another user': ({'sasl_users_list': [_user(logins=[_login('bob')]), _user(name='bob')]},
+                                      'listed more than once: bob@example.org (login of eve, user bob).'),
+    'a login of two users': ({'sasl_users_list': [_user(logins=[_login('phone')]), _user(name='bob', logins=[_login('phone')])]},
+                             'listed more than once: phone@example.org (login of eve, login of bob).'),
+    'a login listed twice, once absent': ({'sasl_users_list': [_user(logins=[_login(), {'name': 'eve-phone', 'state': 'absent'}])]},
+                                          'listed more than once: eve-phone@example.org (login of eve, login of eve).'),
+    'a user listed twice': ({'sasl_users_list': [_user(), _user(realm='example.org')]},
+                            'listed more than once: eve@example.org (user eve, user eve).'),
+    'two realms are one on system accounts': ({'sasl_users_backend': 'system',
+                                               'sasl_users_list': [_user(logins=[_login('phone')]),
+                                                                   _user(name='bob', realm='other.test', logins=[_login('phone')])]},
+                                              "must be unique (system accounts have no realm); listed more than once: phone (login "
+                                              'of eve, login of bob).'),
+    'one realm without saslauthd realms': ({'sasl_users_backend': 'none',
+                                            'sasl_users_list': [_user(logins=[_login('phone')]),
+                                                                _user(name='bob', realm='other.test', logins=[_login('phone')])]},
+                                           'unique in its realm; listed more than once: phone@example.org (login of eve, login of bob).'),
+    'no default realm': ({'sasl_users_default_realm': '', 'sasl_users_sender_login_map': '',
+                          'sasl_users_list': [_user(logins=[_login('eve')])]}, 'listed more than once: eve (user eve, login of eve).'),
 }
 
 
@@ -78,6 +154,15 @@ def test_every_problem_is_reported():
     users = [_user(locked=True, address='eve', aliases='x'), _user(name='bob')]
     problems = sasl_users_problems(dict(GOOD, sasl_users_default_realm='', sasl_users_sender_login_map='hash:x', sasl_users_list=users))
     assert len(problems) == 5, problems
+
+
+def test_every_login_problem_is_reported():
+    logins = ['eve-tablet', _login(realm='x'), _login('eve phone', state='gone'), {'name': 'eve-laptop'}, _login('eve-pc', password='\x00'),
+              _login('eve')]
+    users = [_user(logins=logins), {'name': 'bob', 'state': 'absent', 'logins': [_login('bob-phone', state='present')]}]
+    problems = sasl_users_problems(dict(GOOD, sasl_users_list=users))
+    assert len(problems) == 8, problems
+    assert SECRET not in ' '.join(problems)
 
 
 @pytest.mark.parametrize('value, message', [

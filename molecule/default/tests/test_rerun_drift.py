@@ -203,7 +203,8 @@ def test_the_converged_state_is_the_wanted_one(drift):
         assert drift.before['sasldb-mode'][name] == {'type': 'regular file', 'owner': 'root:sasl', 'mode': '640'}
         assert drift.before['sasldb-link'][name] == {'type': 'symbolic link', 'owner': 'root:root', 'mode': '777',
                                                      'target': SASLDB}
-        assert drift.before['sasldb-unlisted-user-exclusive'][name] == ['alice@mailstack.test', 'bob@other.test']
+        assert drift.before['sasldb-unlisted-user-exclusive'][name] == \
+            ['alice-laptop@mailstack.test', 'alice-phone@mailstack.test', 'alice@mailstack.test', 'bob@other.test']
         assert 'sasl' in drift.before['group-membership'][name]
         assert drift.before['package-removed'][name] == 'installed'
         assert drift.before['postfix-stopped'][name] == {'active': 'active', 'enabled': 'enabled'}

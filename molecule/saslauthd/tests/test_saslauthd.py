@@ -14,7 +14,8 @@ from helpers.molecule import assert_check_diff_reports_no_change, container, run
 from helpers.secrets import files_with_secrets, leaks, unintended
 from helpers.smtp import smtp_probe as _probe, swaks
 
-SYSTEM_PASSWORDS = {'alice': 'alice-test-password', 'bob': 'bob-test-password'}
+# alice-phone is an extra login of alice (app password): an account of its own.
+SYSTEM_PASSWORDS = {'alice': 'alice-test-password', 'alice-phone': 'alice-phone-test-password', 'bob': 'bob-test-password'}
 LDAP_PASSWORDS = {'erin': 'erin-test-password', 'gina': 'gina-test-password'}
 EXPECTED = {
     # host: (mechanism, socket directory on the host, socket directory as smtpd sees it)
@@ -139,17 +140,19 @@ def test_system_accounts(host):
     if _is_ldap(host):
         assert not host.user('alice').exists
         return
-    for name in ('alice', 'bob', 'dave'):
+    for name in ('alice', 'alice-phone', 'bob', 'dave', 'dave-phone'):
         user = host.user(name)
         assert user.exists
         assert user.shell == '/usr/sbin/nologin'
         assert not host.file(user.home).exists
         assert 'smtpusers' in user.groups
         assert user.uid >= 1000
-    shadow = host.check_output('getent shadow alice dave')
+    shadow = host.check_output('getent shadow alice alice-phone dave dave-phone')
     hashes = {line.split(':')[0]: line.split(':')[1] for line in shadow.splitlines()}
     assert hashes['alice'].startswith('$6$')
+    assert hashes['alice-phone'].startswith('$6$') and hashes['alice-phone'] != hashes['alice']
     assert hashes['dave'].startswith('!$6$')  # locked
+    assert hashes['dave-phone'].startswith('!$6$')  # locked with dave
     assert not host.user('carol').exists  # listed as absent
     assert not host.user('frank').exists  # unlisted member of smtpusers (exclusive)
 
@@ -192,6 +195,8 @@ def _bad_logins(host):
                 ('alice', SYSTEM_PASSWORDS['alice']), ('root', 'root')]
     return [('alice', 'wrong-password'), ('bob', SYSTEM_PASSWORDS['alice']), ('nobody', 'x'),
             ('dave', 'dave-test-password'),  # locked
+            ('dave-phone', 'dave-phone-test-password'),  # an extra login of dave, locked with him
+            ('alice-phone', SYSTEM_PASSWORDS['alice']),  # an extra login has its own password
             ('carol', 'carol-test-password'),  # removed (state absent)
             ('frank', 'frank-test-password'),  # removed (unlisted member, exclusive)
             ('postfix', 'postfix')]
@@ -223,8 +228,8 @@ def test_stopped_saslauthd_never_authenticates(host):
 # --- secrets -------------------------------------------------------------------------
 
 LDAP_BIND_PASSWORD = 'ldap-admin-test-password'
-LOCKED_PASSWORD = 'dave-test-password'
-SECRETS = sorted(set(SYSTEM_PASSWORDS.values()) | set(LDAP_PASSWORDS.values()) | {LOCKED_PASSWORD, LDAP_BIND_PASSWORD})
+LOCKED_PASSWORDS = {'dave-test-password', 'dave-phone-test-password'}
+SECRETS = sorted(set(SYSTEM_PASSWORDS.values()) | set(LDAP_PASSWORDS.values()) | LOCKED_PASSWORDS | {LDAP_BIND_PASSWORD})
 # saslauthd reads the bind password from its private config; prepare.yml
 # preseeded slapd with the same password, and debconf keeps preseeded answers.
 ALLOWED_FILES = {LDAP_BIND_PASSWORD: {'/etc/saslauthd.conf', '/var/cache/debconf/passwords.dat'}}
@@ -247,7 +252,7 @@ def test_vvv_converge_output_holds_no_password(vvv_converge):
 def test_vvv_converge_output_holds_no_password_hash(host, vvv_converge):
     if _is_ldap(host):
         return
-    hashes = [line.split(':')[1].lstrip('!') for line in host.check_output('getent shadow alice bob dave').splitlines()]
+    hashes = [line.split(':')[1].lstrip('!') for line in host.check_output('getent shadow alice alice-phone bob dave dave-phone').splitlines()]
     assert all(h.startswith('$6$') for h in hashes), hashes
     assert leaks(vvv_converge, hashes) == []
 
