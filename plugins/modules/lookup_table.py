@@ -92,7 +92,7 @@ options:
   file_values:
     description:
       - Each value names files, by absolute path, separated by commas or blanks, and the index holds their content
-        instead (C(postmap -F), Postfix 3.4 and later), as C(tls_server_sni_maps) wants: for example a key followed
+        instead (C(postmap -F), Postfix 3.4 and later), as C(tls_server_sni_maps) wants, for example a key followed
         by its certificate chain.
       - The index is rebuilt when the source changed, an index file is missing or older than the source, or it does not
         hold the files' content as they are now (read back with C(postmap -q -)), so a changed file is indexed again.
@@ -100,7 +100,7 @@ options:
         read fails the task (C(postmap -F) only warns and leaves the key out) with the live index as it was.
       - A named file that does not exist fails the task before anything changes; in check mode, where an earlier task
         may be to create it, the index is predicted to be rebuilt.
-      - When O(mode) is not given, the source and indexed files are made C(0600): the index holds the files' content,
+      - When O(mode) is not given, the source and indexed files are made C(0600), as the index holds the files' content,
         such as private keys. The content is never returned.
     type: bool
     default: false
