@@ -15,7 +15,7 @@ from ansible.module_utils.six import integer_types, string_types
 
 from ansible_collections.mailstack.sasl_postfix.plugins.filter.line_break_names import has_line_break
 from ansible_collections.mailstack.sasl_postfix.plugins.plugin_utils._checks import (
-    as_bool, as_int, as_list, as_text, joined, matches, shown, variables_of)
+    as_bool, as_int, as_list, as_text, is_list, joined, matches, shown, variables_of)
 
 NAMES = (
     'postfix_main_cf_extra',
@@ -33,6 +33,7 @@ NAMES = (
     'postfix_submission_tls_ciphers',
     'postfix_submission_recipient_limit',
     'postfix_submission_hide_client_session',
+    'postfix_tls_sni_certificates',
 )
 
 # Mozilla's intermediate profile caps a certificate's lifetime at 366 days.
@@ -47,6 +48,11 @@ HOOK_NAME = r'[A-Za-z0-9*][A-Za-z0-9.-]*\Z'
 # A policy service endpoint: unix:name (below the queue directory) or inet:host:port.
 POLICY_SERVICE = r'(unix:[A-Za-z0-9._/-]+|inet:(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):[0-9]+)\Z'
 RESTRICTION_SEPARATOR = re.compile(r'[\s,{}]')
+# A name TLS clients ask for (SNI): a DNS name of letters, digits and hyphens
+# (IDNs as A-labels), no wildcard, no trailing dot, at most 253 characters.
+SNI_LABEL = r'[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?'
+SNI_NAME = r'(?=.{1,253}\Z)%s(\.%s)*\Z' % (SNI_LABEL, SNI_LABEL)
+SNI_KEYS = ('names', 'cert_file', 'key_file')
 WHOLE_NUMBER = r'[0-9]+\Z'
 # A host name as the submission services' header_checks table matches it
 # (before Postfix 3.10): letters, digits, dots, hyphens, underscores, and
@@ -123,6 +129,74 @@ def _tls(v):
     return problems
 
 
+def _sni_entry_faults(item):
+    """What is wrong with one postfix_tls_sni_certificates entry, as short phrases (none when it is valid)."""
+    if not isinstance(item, dict):
+        return ['not a dictionary']
+    faults = []
+    unknown = sorted(as_text(key) for key in item if key not in SNI_KEYS)
+    if unknown:
+        faults.append('unknown keys %s' % joined(unknown))
+    names = item.get('names')
+    if not is_list(names) or not names:
+        faults.append('no list of names')
+    else:
+        bad = [name for name in names if not isinstance(name, string_types) or not matches(SNI_NAME, name)]
+        if bad:
+            faults.append('names that are no DNS names (no wildcards) %s' % shown(bad))
+    for key in ('cert_file', 'key_file'):
+        path = item.get(key)
+        if not isinstance(path, string_types) or not path.startswith('/') or re.search(r'\s', path):
+            faults.append('%s %s not an absolute path without blanks' % (key, shown([path])))
+    return faults
+
+
+def _entry_label(index, item):
+    names = item.get('names') if isinstance(item, dict) else None
+    first = names[0] if is_list(names) and names else None
+    return '[%d]' % index + (' (%s)' % as_text(first) if first is not None else '')
+
+
+def _tls_sni(v):
+    """postfix_tls_sni_certificates: its entries, and what it needs of the default pair."""
+    certificates = v['postfix_tls_sni_certificates']
+    if not is_list(certificates):
+        return ['postfix_tls_sni_certificates is a list of entries with names, cert_file and key_file (got %s).'
+                % shown([certificates])]
+    if not certificates:
+        return []
+    problems = []
+    # With the hook and no pair, _tls says what is missing.
+    if not as_bool(v['postfix_tls_renewal_hook']):
+        problems.append('postfix_tls_sni_certificates needs postfix_tls_renewal_hook: true, with postfix_smtpd_tls_cert_file '
+                        'and postfix_smtpd_tls_key_file (the certificate for clients that ask for another name or none): '
+                        'the hook checks and deploys each pair and rebuilds the table after each renewal.')
+    bad = []
+    for index, item in enumerate(certificates):
+        faults = _sni_entry_faults(item)
+        if faults:
+            bad.append('%s (%s)' % (_entry_label(index, item), ', '.join(faults)))
+    if bad:
+        problems.append('postfix_tls_sni_certificates entries %s: each needs names (DNS names clients ask for), and '
+                        'cert_file and key_file on the host.' % '; '.join(bad))
+        return problems
+    seen, twice = set(), []
+    for item in certificates:
+        for name in set(name.lower() for name in item['names']):
+            if name in seen:
+                twice.append(name)
+            seen.add(name)
+    if twice:
+        problems.append('postfix_tls_sni_certificates: a name belongs to one entry only (in more than one: %s).'
+                        % joined(sorted(set(twice))))
+    defaults = set(as_text(name).lower() for name in [v['postfix_myhostname']] + as_list(v['postfix_tls_renewal_hook_names']))
+    taken = sorted(seen & defaults)
+    if taken:
+        problems.append('postfix_tls_sni_certificates: %s already served by the default certificate (postfix_myhostname, '
+                        'postfix_tls_renewal_hook_names); leave them out.' % joined(taken))
+    return problems
+
+
 def _is_count(value):
     """Whether a value is a whole number of at least 1, as an int or as digits (not a bool, not a float)."""
     if isinstance(value, bool):
@@ -194,6 +268,7 @@ def postfix_problems(variables):
     if not as_text(v['postfix_myhostname']).strip():
         problems.append('postfix_myhostname is empty.')
     problems += _tls(v)
+    problems += _tls_sni(v)
     problems += _submission(v)
     problems += _client_privacy(v)
     problems += _selfsigned_days(v)

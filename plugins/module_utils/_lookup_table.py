@@ -21,6 +21,7 @@ from ansible_collections.mailstack.sasl_postfix.plugins.module_utils._common imp
     ModuleError, check_token, find_tool, is_stale, read_text, run_tool, write_atomic)
 from ansible_collections.mailstack.sasl_postfix.plugins.module_utils._postconf import (
     INDEX_SUFFIXES, Postconf, index_paths)
+from ansible_collections.mailstack.sasl_postfix.plugins.module_utils import _file_values
 
 # Debian package that adds a dynamically loaded map type.
 MAP_TYPE_PACKAGES = {
@@ -305,17 +306,27 @@ def run_lookup_table(module):
 
     content_changed = new != old
     needs_postmap = content_changed or is_stale(path, indexes)
+    file_values = p['file_values']
+    if file_values:
+        # postmap -F indexes the files' content: a change of a file needs a new index too.
+        # Every value is checked first; None: a file is missing, in check mode.
+        wanted = _file_values.wanted_contents(after.values(), module.check_mode)
+        if not needs_postmap:
+            needs_postmap = wanted is None or _file_values.indexed_contents(
+                module, pc.config_dir, map_type, path, [key for key, dummy in after.values()]) != wanted
     changed = content_changed or needs_postmap
     if content_changed and not module.check_mode:
         write_atomic(module, path, new)
+    if file_values and needs_postmap and not module.check_mode:
+        _file_values.build_index(module, pc.config_dir, map_type, path, new)
 
     file_args = module.load_file_common_arguments(module.params, path=path)
-    if file_args.get('mode') is None and (secret or old is None):
-        file_args['mode'] = '0600' if secret else '0644'
+    if file_args.get('mode') is None and (secret or file_values or old is None):
+        file_args['mode'] = '0600' if secret or file_values else '0644'
     if os.path.exists(path):
         changed = module.set_fs_attributes_if_different(file_args, changed)
 
-    if needs_postmap and not module.check_mode:
+    if needs_postmap and not module.check_mode and not file_values:
         postmap(module, pc.config_dir, map_type, path)
     result['rebuilt'] = needs_postmap
     for index in indexes:

@@ -89,6 +89,22 @@ options:
       - Defaults to the host's C(default_database_type) (C(postconf -h default_database_type)).
       - V(lmdb) and V(cdb) need the Debian packages C(postfix-lmdb) and C(postfix-cdb).
     type: str
+  file_values:
+    description:
+      - Each value names files, by absolute path, separated by commas or blanks, and the index holds their content
+        instead (C(postmap -F), Postfix 3.4 and later), as C(tls_server_sni_maps) wants, for example a key followed
+        by its certificate chain.
+      - The index is rebuilt when the source changed, an index file is missing or older than the source, or it does not
+        hold the files' content as they are now (read back with C(postmap -q -)), so a changed file is indexed again.
+        It is built in a private directory beside O(path) and renamed over the live one, and a file C(postmap) cannot
+        read fails the task (C(postmap -F) only warns and leaves the key out) with the live index as it was.
+      - A named file that does not exist fails the task before anything changes; in check mode, where an earlier task
+        may be to create it, the index is predicted to be rebuilt.
+      - When O(mode) is not given, the source and indexed files are made C(0600), as the index holds the files' content,
+        such as private keys. The content is never returned.
+    type: bool
+    default: false
+    version_added: 0.2.0
   secret:
     description:
       - The values are secrets, for example in C(smtp_sasl_password_maps). They are kept out of the diff
@@ -157,6 +173,19 @@ EXAMPLES = r'''
     exclusive: false
     entries:
       192.0.2.7: REJECT
+
+- name: Certificates per TLS SNI name (the index holds each key and chain, postmap -F)
+  mailstack.sasl_postfix.lookup_table:
+    path: /etc/postfix/tls/sni
+    file_values: true
+    entries:
+      - key: mail.example.net
+        value: /etc/postfix/tls/sni-chains/mail.example.net.pem
+      - key: mail.example.com
+        value: /etc/postfix/tls/mail.example.com.key, /etc/postfix/tls/mail.example.com.crt
+    owner: root
+    group: root
+    mode: "0600"
 
 - name: Remove one key
   mailstack.sasl_postfix.lookup_table:
@@ -232,6 +261,7 @@ def main():
             state=dict(type='str', choices=['present', 'absent'], default='present'),
             type=dict(type='str'),
             secret=dict(type='bool', default=False),
+            file_values=dict(type='bool', default=False),
             **CONFIG_DIR_OPTION
         ),
         required_if=[('state', 'present', ['entries'])],

@@ -27,10 +27,17 @@ GOOD = {
     'postfix_submission_tls_ciphers': ['ECDHE-ECDSA-AES128-GCM-SHA256'],
     'postfix_submission_recipient_limit': 100,
     'postfix_submission_hide_client_session': True,
+    'postfix_tls_sni_certificates': [],
 }
 
 SERVICE = {'name': '2525', 'type': 'inet', 'private': 'n', 'command': 'smtpd', 'args': ['-o syslog_name=postfix/2525']}
 CERT = {'postfix_smtpd_tls_cert_file': '/etc/ssl/mx.pem', 'postfix_smtpd_tls_key_file': '/etc/ssl/private/mx.key'}
+
+SNI_NET = {'names': ['mail.example.net', 'smtp.example.net'],
+           'cert_file': '/etc/letsencrypt/live/mail.example.net/fullchain.pem',
+           'key_file': '/etc/letsencrypt/live/mail.example.net/privkey.pem'}
+SNI_COM = {'names': ['mail.example.com'], 'cert_file': '/etc/ssl/mail.example.com.crt', 'key_file': '/etc/ssl/private/mail.example.com.key'}
+SNI_BASE = dict(CERT, postfix_tls_renewal_hook=True, postfix_tls_sni_certificates=[SNI_NET, SNI_COM])
 
 # case -> (variables that differ from GOOD, a piece of the problem expected or None)
 CASES = {
@@ -79,6 +86,56 @@ CASES = {
     'a renewal hook name with a blank': ({'postfix_tls_renewal_hook_names': ['mx example']},
                                          'postfix_tls_renewal_hook_names takes host names (wrong: "mx example")'),
     'a renewal hook name with a newline': ({'postfix_tls_renewal_hook_names': ['mx.example.org\n']}, r'(wrong: "mx.example.org\n")'),
+    # TLS SNI: one certificate per domain
+    'SNI certificates': (SNI_BASE, None),
+    'SNI without the renewal hook': (dict(CERT, postfix_tls_sni_certificates=[SNI_NET]),
+                                     'postfix_tls_sni_certificates needs postfix_tls_renewal_hook: true, with '
+                                     'postfix_smtpd_tls_cert_file and postfix_smtpd_tls_key_file'),
+    'SNI with a self-signed default': ({'postfix_tls_sni_certificates': [SNI_NET]},
+                                       'postfix_tls_sni_certificates needs postfix_tls_renewal_hook: true'),
+    'SNI with the hook and no default pair': ({'postfix_tls_renewal_hook': True, 'postfix_tls_sni_certificates': [SNI_NET]},
+                                              'postfix_tls_renewal_hook needs both'),
+    'SNI certificates that are no list': (dict(SNI_BASE, postfix_tls_sni_certificates=SNI_NET),
+                                          'postfix_tls_sni_certificates is a list of entries with names, cert_file and '
+                                          'key_file (got {"cert_file": '),
+    'an SNI entry that is no dictionary': (dict(SNI_BASE, postfix_tls_sni_certificates=['mail.example.net']),
+                                           'postfix_tls_sni_certificates entries [0] (not a dictionary): each needs names'),
+    'an SNI entry without names': (dict(SNI_BASE, postfix_tls_sni_certificates=[dict(SNI_NET, names=[])]),
+                                   'entries [0] (no list of names)'),
+    'an SNI name as a string': (dict(SNI_BASE, postfix_tls_sni_certificates=[dict(SNI_NET, names='mail.example.net')]),
+                                'entries [0] (no list of names)'),
+    'an SNI wildcard': (dict(SNI_BASE, postfix_tls_sni_certificates=[dict(SNI_NET, names=['*.example.net'])]),
+                        'entries [0] (*.example.net) (names that are no DNS names (no wildcards) "*.example.net")'),
+    'an SNI name with a blank': (dict(SNI_BASE, postfix_tls_sni_certificates=[dict(SNI_NET, names=['mail.example.net', 'a b'])]),
+                                 'entries [0] (mail.example.net) (names that are no DNS names (no wildcards) "a b")'),
+    'an SNI name with a trailing dot': (dict(SNI_BASE, postfix_tls_sni_certificates=[dict(SNI_NET, names=['example.net.'])]),
+                                        '"example.net."'),
+    'an SNI name with a leading hyphen': (dict(SNI_BASE, postfix_tls_sni_certificates=[dict(SNI_NET, names=['-x.example.net'])]),
+                                          '"-x.example.net"'),
+    'an SNI name with a newline': (dict(SNI_BASE, postfix_tls_sni_certificates=[dict(SNI_NET, names=['mail.example.net\n'])]),
+                                   r'"mail.example.net\n"'),
+    'an SNI name that is a number': (dict(SNI_BASE, postfix_tls_sni_certificates=[dict(SNI_NET, names=[42])]),
+                                     '(names that are no DNS names (no wildcards) 42)'),
+    'an IDN SNI name as A-label': (dict(SNI_BASE, postfix_tls_sni_certificates=[dict(SNI_NET, names=['xn--bcher-kva.example'])]),
+                                   None),
+    'a relative SNI certificate': (dict(SNI_BASE, postfix_tls_sni_certificates=[dict(SNI_NET, cert_file='live/fullchain.pem')]),
+                                   '(cert_file "live/fullchain.pem" not an absolute path without blanks)'),
+    'an SNI key path with a blank': (dict(SNI_BASE, postfix_tls_sni_certificates=[dict(SNI_NET, key_file='/etc/my keys/k.pem')]),
+                                     '(key_file "/etc/my keys/k.pem" not an absolute path without blanks)'),
+    'an SNI entry without key': (dict(SNI_BASE, postfix_tls_sni_certificates=[{'names': ['a.example'], 'cert_file': '/c'}]),
+                                 'entries [0] (a.example) (key_file null not an absolute path without blanks)'),
+    'an SNI entry with an unknown key': (dict(SNI_BASE, postfix_tls_sni_certificates=[dict(SNI_NET, chain='/x')]),
+                                         '(unknown keys chain)'),
+    'an SNI name in two entries': (dict(SNI_BASE, postfix_tls_sni_certificates=[SNI_NET, dict(SNI_COM, names=['Mail.Example.net'])]),
+                                   'postfix_tls_sni_certificates: a name belongs to one entry only (in more than one: '
+                                   'mail.example.net).'),
+    'an SNI name twice in one entry': (dict(SNI_BASE, postfix_tls_sni_certificates=[dict(SNI_NET, names=['a.example', 'a.example'])]),
+                                       None),
+    'myhostname as an SNI name': (dict(SNI_BASE, postfix_tls_sni_certificates=[dict(SNI_NET, names=['MX.example.org'])]),
+                                  'postfix_tls_sni_certificates: mx.example.org already served by the default certificate'),
+    'a renewal hook name as an SNI name': (dict(SNI_BASE, postfix_tls_renewal_hook_names=['smtp.example.org'],
+                                                postfix_tls_sni_certificates=[dict(SNI_NET, names=['smtp.example.org'])]),
+                                           ': smtp.example.org already served by the default certificate'),
     # The submission services
     'policy services': ({'postfix_submission_policy_services': ['unix:ratelimit/policy', 'inet:127.0.0.1:10031', 'inet:[::1]:10031']},
                         None),
