@@ -14,7 +14,9 @@ a cleanup service of the submission services, whose header_checks rewrite
 the header; default-debian13 (Postfix 3.10) with smtpd_hide_client_session.
 
 The sender and the recipient are not the login (alice): the login must be
-in no header at all. Each message sets its own Message-Id (swaks would put
+in no header at all. The submitted messages come from sales@mailstack.test,
+an alias of alice's in the sender login map; the one on port 25 from an
+outside address. Each message sets its own Message-Id (swaks would put
 the client's host name there).
 """
 
@@ -30,6 +32,8 @@ from helpers.smtp import swaks
 HOSTS = ['default-debian12', 'default-debian13']
 LOGIN = 'alice'
 PASSWORD = 'alice-test-password'
+# An address of alice's that does not hold the login (molecule.yml).
+ALIAS = 'sales@mailstack.test'
 # prepare.yml's user, who is no login.
 RECIPIENT = 'dave'
 MAILBOX = '/var/mail/' + RECIPIENT
@@ -63,7 +67,8 @@ def _send(receiver, port):
     token = 'privacy-%d-%s' % (port, uuid.uuid4().hex[:12])
     helo = token + '.client.test'
     tls, auth = PORTS[port]
-    args = ['-s', receiver, '-p', str(port), tls, '--helo', helo, '-f', token + '@example.net',
+    sender = ALIAS if auth else token + '@example.net'
+    args = ['-s', receiver, '-p', str(port), tls, '--helo', helo, '-f', sender,
             '-t', RECIPIENT + '@' + myhostname, '--header', 'Subject: ' + token,
             '--header', 'Message-Id: <%s@example.net>' % token, '--body', token]
     if auth:
