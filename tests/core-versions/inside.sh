@@ -7,8 +7,9 @@
 #   inside.sh LABEL
 #
 # LABEL names the pip requirements (tests/core-versions/LABEL.txt: that
-# ansible-core, Molecule, testinfra). No other collection is installed: the
-# collection depends on none.
+# ansible-core, or the `ansible` package that brings it, Molecule, testinfra).
+# The collection depends on no other collection: the install must leave the
+# community.crypto of the environment (if any) the only copy.
 #
 # Steps, each timed: venv, build the artifact and install it offline into an
 # empty collections path (it must bring nothing else), ansible-doc of every
@@ -58,6 +59,18 @@ build_and_install() {
     { echo "inside.sh: the install brought more than mailstack.sasl_postfix: $present" >&2; return 1; }
 }
 
+# The community.crypto this environment brings (the `ansible` package's, or
+# none with bare ansible-core), shown so that each run says which one ran
+# beside the collection, and never a second copy from the install.
+report_community_crypto() {
+  local listed copies
+  listed=$(ansible-galaxy collection list community.crypto 2>/dev/null | grep '^community\.crypto ' || true)
+  copies=$(grep -c . <<<"$listed" || true)
+  [ "$copies" -le 1 ] ||
+    { echo "inside.sh: ansible-galaxy collection list shows $copies copies of community.crypto" >&2; return 1; }
+  echo "core-versions[$label]: community.crypto here: $(awk '{print $2}' <<<"$listed" | grep . || echo none) (copies: $copies)"
+}
+
 ansible_doc_everything() {
   local module role
   for module in $(find "$installed/plugins/modules" -name '*.py' ! -name '__init__.py' -exec basename {} .py \; | sort); do
@@ -98,6 +111,7 @@ export ANSIBLE_PYTHON_INTERPRETER=/usr/bin/python3
 export ANSIBLE_FORCE_COLOR=false
 
 build_and_install
+report_community_crypto
 step_done "artifact built and installed offline"
 
 ansible_doc_everything
