@@ -37,6 +37,8 @@ TOOL_PACKAGES := sasl2-bin libsasl2-modules db-util postfix postfix-lmdb postfix
 	swaks libdigest-hmac-perl msmtp shellcheck \
 	gcc libc6-dev libsasl2-dev valgrind python3-aiosmtpd python3-cryptography
 HOST_PACKAGES := $(CONTAINER_PACKAGES) $(TOOL_PACKAGES)
+# `make docs` looks at the built site in a real browser (docs/sphinx/browser-check.py).
+DOCS_PACKAGES := chromium
 # The commands those packages provide that the scripts and tests call: the
 # fresh-machine guard checks that a new machine has each after `setup`.
 HOST_COMMANDS := podman runc iptables debootstrap ssh ssh-keygen saslpasswd2 sasldblistusers2 db_dump db_load \
@@ -124,6 +126,7 @@ build-check: venv ## Build the collection, install the tarball, check ansible-do
 
 .PHONY: docs
 docs: collection-tree ## Build the documentation site into build/docs/html with antsibull-docs (.cache/docs-venv)
+	@tests/hosts/install-packages.sh $(DOCS_PACKAGES)
 	docs/sphinx/build.sh
 
 .PHONY: release

@@ -12,7 +12,10 @@
 #      the plugins' and roles' docs), sphinx linkcheck with the external
 #      links skipped (the network cannot be reached from here), and
 #      check-links.py, which checks every internal link and anchor of the
-#      built pages (linkcheck leaves in-page anchors unchecked).
+#      built pages (linkcheck leaves in-page anchors unchecked);
+#   6. browser-check.py opens a module page and a role page in headless
+#      Chromium (Debian's chromium): the option table must be in the
+#      rendered DOM and drawn in a screenshot (build/docs/screenshots/).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -62,4 +65,9 @@ antsibull-docs lint-collection-docs --plugin-docs \
   "$ANSIBLE_COLLECTIONS_PATH/ansible_collections/mailstack/sasl_postfix"
 sphinx-build -q -W --keep-going -b linkcheck -c docs/sphinx -d "$out/doctrees" "$out/rst" "$out/linkcheck"
 "$venv/bin/python" docs/sphinx/check-links.py "$out/html"
-echo "docs: built $out/html/index.html (internal links checked: $out/linkcheck/output.txt)"
+# A module page and a role page in headless Chromium: the option table is in
+# the rendered DOM and drawn in the screenshot.
+python3 docs/sphinx/browser-check.py "$out/html" "$out/screenshots" \
+  collections/mailstack/sasl_postfix/sasldb_users_module.html:path,users,exclusive,update_password \
+  collections/mailstack/sasl_postfix/postfix_role.html:postfix_myhostname,postfix_relayhost,postfix_submission_recipient_limit
+echo "docs: built $out/html/index.html (internal links checked: $out/linkcheck/output.txt; screenshots: $out/screenshots)"
