@@ -8,6 +8,7 @@ resolution, no_log censoring and check/diff handling are the real ones.
 
 import json
 import os
+import stat
 import subprocess
 import sys
 
@@ -61,3 +62,8 @@ def _module_env():
     env = dict(os.environ)
     env['PYTHONPATH'] = os.pathsep.join(p for p in sys.path if p)
     return env
+
+
+def mode_of(path):
+    """The permission bits of `path` (0o600, ...)."""
+    return stat.S_IMODE(os.stat(path).st_mode)

@@ -7,18 +7,12 @@ postmap) and compares it with the PEM files a TLS SNI table names.
 
 import base64
 import os
-import stat
 import subprocess
 
 import pytest
 
-from helpers.modules import run_adhoc, run_module
-from helpers.postfix import make_config_dir, postconf, postmap_query, snapshot
-
-
-@pytest.fixture
-def config_dir(tmp_path):
-    return make_config_dir(tmp_path / 'postfix')
+from helpers.modules import mode_of, run_adhoc, run_module
+from helpers.postfix import postconf, postmap_query, snapshot
 
 
 @pytest.fixture
@@ -70,10 +64,6 @@ def decoded(config_dir, map_type, table, key):
 def read(path):
     with open(path, 'rb') as handle:
         return handle.read()
-
-
-def mode_of(path):
-    return stat.S_IMODE(os.stat(path).st_mode)
 
 
 def index_of(map_type, table):

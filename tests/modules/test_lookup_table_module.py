@@ -3,20 +3,14 @@
 import os
 import pwd
 import re
-import stat
 
 import pytest
 
-from helpers.modules import run_adhoc, run_module
-from helpers.postfix import make_config_dir, postconf, postmap_query, snapshot
+from helpers.modules import mode_of, run_adhoc, run_module
+from helpers.postfix import postconf, postmap_query, snapshot
 
 RELAY = '[smtp.example.net]:587'
 PASSWORD = 'client@example.org:Pa55-w0rd secret'  # a value with a space, as postmap keeps it
-
-
-@pytest.fixture
-def config_dir(tmp_path):
-    return make_config_dir(tmp_path / 'postfix')
 
 
 @pytest.fixture
@@ -28,10 +22,6 @@ def table(tmp_path):
 
 def host_map_types(config_dir):
     return postconf(config_dir, '-m').split()
-
-
-def mode_of(path):
-    return stat.S_IMODE(os.stat(path).st_mode)
 
 
 def test_create_check_mode_then_real_then_idempotent(config_dir, table):

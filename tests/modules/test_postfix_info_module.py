@@ -6,12 +6,7 @@ import subprocess
 import pytest
 
 from helpers.modules import run_adhoc, run_module
-from helpers.postfix import make_config_dir, postconf, snapshot
-
-
-@pytest.fixture
-def config_dir(tmp_path):
-    return make_config_dir(tmp_path / 'postfix')
+from helpers.postfix import postconf, snapshot
 
 
 @pytest.fixture
