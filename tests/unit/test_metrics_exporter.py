@@ -1,0 +1,631 @@
+"""roles/metrics/files/mailstack-metrics-exporter: the classifier, the counters, their state file, the text format.
+
+The log lines are real: Postfix 3.7.11 with Cyrus SASL 2.1.28 and a sasldb, on
+a temporary instance (maillog_file), driven by swaks: failed AUTH with PLAIN,
+LOGIN and CRAM-MD5 for an existing and an unknown login, a bare login, a login
+that tries to name another one, successful AUTH over IPv4 and IPv6, messages
+from two logins, a send-limit refusal (the policy service's answer, here from
+a check_recipient_access DEFER_IF_PERMIT with the same text) of a first and of
+a second recipient, and `postqueue -f` bringing deferred messages back to the
+active queue. tests/unit/data/metrics/postfix-3.7-session.log holds the whole
+run; the tables below quote single lines of it. The journal gives the same
+text as MESSAGE, with SYSLOG_IDENTIFIER and SYSLOG_PID.
+"""
+
+import http.client
+import importlib.machinery
+import importlib.util
+import json
+import os
+import re
+import stat
+import threading
+import time
+
+import pytest
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SCRIPT = os.path.join(REPO_ROOT, 'roles', 'metrics', 'files', 'mailstack-metrics-exporter')
+DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'data', 'metrics')
+SESSION_LOG = os.path.join(DATA, 'postfix-3.7-session.log')
+POSTQUEUE_JSON = os.path.join(DATA, 'postqueue-3.7.json')
+LIMIT = 'Send limit reached, try again later'
+LOGINS = ['alice@example.test', 'bob@example.test']
+
+
+def load_script():
+    loader = importlib.machinery.SourceFileLoader('mailstack_metrics_exporter', SCRIPT)
+    module = importlib.util.module_from_spec(importlib.util.spec_from_loader(loader.name, loader))
+    loader.exec_module(module)
+    return module
+
+
+exporter = load_script()
+
+LOG_LINE = re.compile(r'^(?P<date>\S+ \S+) (?P<host>\S+) (?P<ident>[^\[\s]+)\[(?P<pid>\d+)\]: (?P<message>.*)$')
+
+
+def journal_entries(lines, start=1_796_346_784_000_000):
+    """The journal entries (journalctl -o json fields) of maillog lines, one second apart, cursors c1, c2, ..."""
+    entries = []
+    for number, line in enumerate(lines, 1):
+        match = LOG_LINE.match(line)
+        assert match, line
+        entries.append({'__CURSOR': 'c%d' % number, '__REALTIME_TIMESTAMP': str(start + number * 1_000_000),
+                        'SYSLOG_IDENTIFIER': match.group('ident'), 'SYSLOG_PID': match.group('pid'),
+                        'SYSLOG_FACILITY': '2', 'MESSAGE': match.group('message')})
+    return entries
+
+
+def session_entries(without_info=False):
+    with open(SESSION_LOG, encoding='utf-8') as handle:
+        lines = [line.rstrip('\n') for line in handle if line.strip()]
+    if without_info:
+        lines = [line for line in lines if ': info: RCPT from ' not in line]
+    return journal_entries(lines)
+
+
+def config(tmp_path, **overrides):
+    logins = tmp_path / 'logins'
+    if not logins.exists():
+        logins.write_text('# the sasl_users logins\n' + '\n'.join(LOGINS) + '\n')
+    result = dict(exporter.DEFAULTS, state_file=str(tmp_path / 'state.json'), logins_file=str(logins),
+                  send_limit_message=LIMIT, save_interval=3600)
+    result.update(overrides)
+    return result
+
+
+# ---------------------------------------------------------------------------
+# The classifier, line by line
+# ---------------------------------------------------------------------------
+
+SMTPD = 'postfix/smtpd'
+CLASSIFY = {
+    'failed PLAIN, existing login': (
+        SMTPD, 'warning: localhost[127.0.0.1]: SASL PLAIN authentication failed: authentication failure, '
+               'sasl_username=alice@example.test',
+        {'event': 'auth_failure', 'pid': '7', 'addr': '127.0.0.1', 'mechanism': 'PLAIN', 'login': 'alice@example.test'}),
+    'failed PLAIN, unknown login (the same line: Postfix does not tell them apart)': (
+        SMTPD, 'warning: localhost[127.0.0.1]: SASL PLAIN authentication failed: authentication failure, '
+               'sasl_username=nosuch@example.test',
+        {'event': 'auth_failure', 'pid': '7', 'addr': '127.0.0.1', 'mechanism': 'PLAIN',
+         'login': 'nosuch@example.test'}),
+    'failed LOGIN': (
+        SMTPD, 'warning: localhost[127.0.0.1]: SASL LOGIN authentication failed: authentication failure, '
+               'sasl_username=alice@example.test',
+        {'event': 'auth_failure', 'pid': '7', 'addr': '127.0.0.1', 'mechanism': 'LOGIN', 'login': 'alice@example.test'}),
+    'failed CRAM-MD5': (
+        SMTPD, 'warning: localhost[127.0.0.1]: SASL CRAM-MD5 authentication failed: authentication failure, '
+               'sasl_username=nosuch@example.test',
+        {'event': 'auth_failure', 'pid': '7', 'addr': '127.0.0.1', 'mechanism': 'CRAM-MD5',
+         'login': 'nosuch@example.test'}),
+    'failed AUTH over IPv6, on the submission service': (
+        'postfix/submission/smtpd', 'warning: unknown[::1]: SASL PLAIN authentication failed: authentication failure, '
+                                    'sasl_username=alice@example.test',
+        {'event': 'auth_failure', 'pid': '7', 'addr': '::1', 'mechanism': 'PLAIN', 'login': 'alice@example.test'}),
+    'a login that names another one is not trusted to name any': (
+        SMTPD, 'warning: unknown[::1]: SASL PLAIN authentication failed: authentication failure, '
+               'sasl_username=x, sasl_username=alice@example.test',
+        {'event': 'auth_failure', 'pid': '7', 'addr': '::1', 'mechanism': 'PLAIN', 'login': None}),
+    'failed AUTH without a login (older Postfix: the base64 prompt)': (
+        SMTPD, 'warning: unknown[192.0.2.7]: SASL LOGIN authentication failed: UGFzc3dvcmQ6',
+        {'event': 'auth_failure', 'pid': '7', 'addr': '192.0.2.7', 'mechanism': 'LOGIN', 'login': None}),
+    "Cyrus SASL's own line is not a second failure": (
+        SMTPD, 'warning: SASL authentication failure: Password verification failed', None),
+    "Cyrus SASL's CRAM-MD5 line neither": (
+        SMTPD, 'warning: SASL authentication failure: incorrect digest response', None),
+    'a message queued by a logged-in client': (
+        SMTPD, '3EC1D3269C5: client=localhost[127.0.0.1], sasl_method=LOGIN, sasl_username=alice@example.test',
+        {'event': 'client', 'pid': '7', 'qid': '3EC1D3269C5', 'addr': '127.0.0.1', 'mechanism': 'LOGIN',
+         'login': 'alice@example.test'}),
+    'a message queued by a logged-in client, with sasl_sender': (
+        SMTPD, '3EC1D3269C5: client=mua.example.net[2001:db8::25], sasl_method=PLAIN, sasl_username=bob@example.test, '
+               'sasl_sender=boss@example.test',
+        {'event': 'client', 'pid': '7', 'qid': '3EC1D3269C5', 'addr': '2001:db8::25', 'mechanism': 'PLAIN',
+         'login': 'bob@example.test'}),
+    'a message from a client that did not log in': (
+        SMTPD, '3EC1D3269C5: client=mx.example.net[192.0.2.25]', None),
+    'the login the INFO restriction logs': (
+        SMTPD, 'NOQUEUE: info: RCPT from localhost[127.0.0.1]: mailstack_login=bob@example.test; '
+               'from=<bob@example.test> to=<limited@example.net> proto=ESMTP helo=<vm>',
+        {'event': 'session_login', 'pid': '7', 'login': 'bob@example.test'}),
+    'a send-limit refusal of the first recipient': (
+        SMTPD, 'NOQUEUE: reject: RCPT from localhost[127.0.0.1]: 450 4.7.1 <limited@example.net>: Recipient address '
+               'rejected: Send limit reached, try again later; from=<bob@example.test> to=<limited@example.net> '
+               'proto=ESMTP helo=<vm>',
+        {'event': 'send_limit_refusal', 'pid': '7', 'qid': 'NOQUEUE'}),
+    'a send-limit refusal of a later recipient': (
+        SMTPD, '66B063269C8: reject: RCPT from localhost[127.0.0.1]: 450 4.7.1 <limited@example.net>: Recipient '
+               'address rejected: Send limit reached, try again later; from=<bob@example.test> '
+               'to=<limited@example.net> proto=ESMTP helo=<vm>',
+        {'event': 'send_limit_refusal', 'pid': '7', 'qid': '66B063269C8'}),
+    'another refusal is not a send-limit refusal': (
+        SMTPD, 'NOQUEUE: reject: RCPT from localhost[127.0.0.1]: 554 5.7.1 <e@example.net>: Recipient address '
+               'rejected: Access denied; from=<x@example.test> to=<e@example.net> proto=ESMTP helo=<vm>', None),
+    'a recipient address cannot fake the refusal text': (
+        SMTPD, 'NOQUEUE: reject: RCPT from localhost[127.0.0.1]: 554 5.7.1 <x: Recipient address rejected: Send limit '
+               'reached, try again later; from=<@example.net>: Recipient address rejected: Access denied; '
+               'from=<x@example.test> to=<e@example.net> proto=ESMTP helo=<vm>', None),
+    'the message enters the active queue': (
+        'postfix/qmgr', '3EC1D3269C5: from=<alice@example.test>, size=415, nrcpt=2 (queue active)',
+        {'event': 'queued', 'qid': '3EC1D3269C5', 'nrcpt': 2}),
+    'qmgr removing a message': ('postfix/qmgr', '3EC1D3269C5: removed', None),
+    'a session that failed AUTH once': (
+        SMTPD, 'disconnect from localhost[127.0.0.1] ehlo=1 auth=0/1 quit=1 commands=2/3',
+        {'event': 'disconnect', 'pid': '7', 'addr': '127.0.0.1', 'auth_ok': 0, 'auth_tried': 1}),
+    'a session that logged in and sent': (
+        SMTPD, 'disconnect from localhost[127.0.0.1] ehlo=1 auth=1 mail=1 rcpt=2 data=1 quit=1 commands=7',
+        {'event': 'disconnect', 'pid': '7', 'addr': '127.0.0.1', 'auth_ok': 1, 'auth_tried': 1}),
+    'a session that failed twice, then logged in': (
+        SMTPD, 'disconnect from unknown[2001:db8::7] ehlo=1 auth=1/3 quit=1 commands=3/5',
+        {'event': 'disconnect', 'pid': '7', 'addr': '2001:db8::7', 'auth_ok': 1, 'auth_tried': 3}),
+    'a session without AUTH': (
+        SMTPD, 'disconnect from mx.example.net[192.0.2.25] ehlo=1 mail=1 rcpt=1 data=1 quit=1 commands=5',
+        {'event': 'disconnect', 'pid': '7', 'addr': '192.0.2.25', 'auth_ok': 0, 'auth_tried': 0}),
+    'a connect': (SMTPD, 'connect from unknown[::1]', {'event': 'connect', 'pid': '7', 'addr': '::1'}),
+    "smtp's connect is not smtpd's": ('postfix/smtp', 'connect to 127.0.0.1[127.0.0.1]:9: Connection refused', None),
+    'a second Postfix instance': (
+        'postfix-out/smtpd', 'connect from unknown[192.0.2.9]', {'event': 'connect', 'pid': '7', 'addr': '192.0.2.9'}),
+    'not Postfix': ('postfixadmin', 'connect from unknown[192.0.2.9]', None),
+    'fail2ban bans (journal target)': (
+        'fail2ban-server', '[postfix-sasl] Ban 192.0.2.7', {'event': 'ban', 'jail': 'postfix-sasl'}),
+    'fail2ban bans (its log format)': (
+        'fail2ban-server', 'fail2ban.actions        [812]: NOTICE  [postfix-sasl] Ban 2001:db8::7',
+        {'event': 'ban', 'jail': 'postfix-sasl'}),
+    'fail2ban restoring a ban after a restart is not a new ban': (
+        'fail2ban-server', '[postfix-sasl] Restore Ban 192.0.2.7', None),
+    'fail2ban unbans': ('fail2ban-server', '[postfix-sasl] Unban 192.0.2.7', None),
+}
+
+
+@pytest.mark.parametrize('identifier, message, expected', CLASSIFY.values(), ids=list(CLASSIFY))
+def test_classify(identifier, message, expected):
+    entry = {'SYSLOG_IDENTIFIER': identifier, 'SYSLOG_PID': '7', 'MESSAGE': message}
+    assert exporter.classify(entry, LIMIT) == expected
+
+
+def test_without_a_send_limit_message_no_refusal_is_counted():
+    message = CLASSIFY['a send-limit refusal of the first recipient'][1]
+    assert exporter.classify({'SYSLOG_IDENTIFIER': SMTPD, 'SYSLOG_PID': '7', 'MESSAGE': message}, None) is None
+
+
+def test_classify_reads_a_message_that_is_not_utf8_and_falls_back_to_the_pid():
+    message = list('connect from unknown[192.0.2.1]'.encode()) + [0xff]
+    entry = {'SYSLOG_IDENTIFIER': SMTPD, '_PID': '9', 'MESSAGE': message}
+    assert exporter.classify(entry) is None  # a stray byte after the address: not a connect line
+    entry['MESSAGE'] = list('connect from unknown[192.0.2.1]'.encode())
+    assert exporter.classify(entry) == {'event': 'connect', 'pid': '9', 'addr': '192.0.2.1'}
+
+
+NETWORKS = {
+    'IPv4: the /24': ('192.0.2.77', '192.0.2.0/24'),
+    'loopback': ('127.0.0.1', '127.0.0.0/24'),
+    'IPv6: the /64': ('2001:db8:1:2:3:4:5:6', '2001:db8:1:2::/64'),
+    'IPv6 loopback': ('::1', '::/64'),
+    'IPv4-mapped IPv6 counts as IPv4': ('::ffff:192.0.2.77', '192.0.2.0/24'),
+    'no address': ('unknown', 'unknown'),
+    'empty': ('', 'unknown'),
+}
+
+
+@pytest.mark.parametrize('addr, expected', NETWORKS.values(), ids=list(NETWORKS))
+def test_client_network(addr, expected):
+    assert exporter.client_network(addr) == expected
+
+
+def test_client_network_prefixes_are_settings():
+    assert exporter.client_network('192.0.2.77', 16, 48) == '192.0.0.0/16'
+    assert exporter.client_network('2001:db8:1:2::1', 16, 48) == '2001:db8:1::/48'
+
+
+# ---------------------------------------------------------------------------
+# Counting a whole real session
+# ---------------------------------------------------------------------------
+
+FAILURES = 'mailstack_smtp_auth_failures_total'
+SUCCESSES = 'mailstack_smtp_auth_successes_total'
+MESSAGES = 'mailstack_sasl_messages_total'
+RECIPIENTS = 'mailstack_sasl_recipients_total'
+REFUSALS = 'mailstack_send_limit_refusals_total'
+BANS = 'mailstack_fail2ban_bans_total'
+V4 = '127.0.0.0/24'
+V6 = '::/64'
+
+EXPECTED_SESSION = {
+    FAILURES: {
+        ('PLAIN', V4, 'alice@example.test'): 1,
+        ('PLAIN', V4, ''): 2,  # nosuch@example.test, and the bare "alice" (no default realm: not a login)
+        ('LOGIN', V4, 'alice@example.test'): 1,
+        ('LOGIN', V4, ''): 1,
+        ('CRAM-MD5', V4, 'alice@example.test'): 1,
+        ('CRAM-MD5', V4, ''): 1,
+        ('PLAIN', V6, ''): 1,  # "x, sasl_username=alice@example.test" is not alice
+    },
+    SUCCESSES: {
+        ('', V6): 1,  # logged in, sent nothing: the mechanism is not logged
+        ('', V4): 1,  # logged in, first recipient refused: no queue id, no mechanism
+        ('LOGIN', V4): 1,
+        ('CRAM-MD5', V4): 1,
+        ('PLAIN', V4): 1,
+    },
+    # postqueue -f brought all three back to the active queue: counted once each.
+    MESSAGES: {('alice@example.test',): 1, ('bob@example.test',): 2},
+    RECIPIENTS: {('alice@example.test',): 2, ('bob@example.test',): 2},
+    REFUSALS: {('bob@example.test',): 2},
+    BANS: {},
+}
+
+
+def count(entries, cfg, logins=LOGINS):
+    metrics = exporter.Metrics(cfg, logins)
+    for entry in entries:
+        metrics.process(entry)
+    return metrics
+
+
+def test_a_real_session_is_counted_exactly(tmp_path):
+    metrics = count(session_entries(), config(tmp_path))
+    assert metrics.counters == EXPECTED_SESSION
+    assert metrics.pending == {} and metrics.sessions == {}
+    assert metrics.cursor == 'c%d' % len(session_entries())
+
+
+def test_a_bare_login_counts_for_the_default_realm(tmp_path):
+    metrics = count(session_entries(), config(tmp_path, default_realm='example.test'))
+    failures = metrics.counters[FAILURES]
+    assert failures[('PLAIN', V4, 'alice@example.test')] == 2
+    assert failures[('PLAIN', V4, '')] == 1
+
+
+def test_without_the_info_line_a_first_recipient_refusal_has_no_login(tmp_path):
+    metrics = count(session_entries(without_info=True), config(tmp_path))
+    assert metrics.counters[REFUSALS] == {('bob@example.test',): 1, ('',): 1}
+    assert metrics.counters[MESSAGES] == EXPECTED_SESSION[MESSAGES]
+
+
+def test_without_a_logins_list_no_failure_names_a_login(tmp_path):
+    metrics = count(session_entries(), config(tmp_path), logins=[])
+    assert {key[2] for key in metrics.counters[FAILURES]} == {''}
+    assert sum(metrics.counters[FAILURES].values()) == 8
+
+
+def test_no_password_or_message_content_reaches_a_label(tmp_path):
+    """The failed logins typed by a client (here a password typed as login) never become labels."""
+    lines = ['2026-12-04 01:13:04 mx postfix/smtpd[1]: warning: unknown[192.0.2.7]: SASL LOGIN authentication failed: '
+             'authentication failure, sasl_username=Secret-Passw0rd!']
+    text = exporter.render(count(journal_entries(lines), config(tmp_path)).counters, {})
+    assert 'Secret-Passw0rd' not in text
+    assert 'mailstack_smtp_auth_failures_total{mechanism="LOGIN",network="192.0.2.0/24",login=""} 1' in text
+
+
+def test_networks_beyond_the_cap_count_as_other(tmp_path):
+    lines = ['2026-12-04 01:13:04 mx postfix/smtpd[%d]: warning: unknown[198.51.%d.9]: SASL PLAIN authentication '
+             'failed: authentication failure, sasl_username=alice@example.test' % (n, n) for n in range(5)]
+    metrics = count(journal_entries(lines), config(tmp_path, max_networks=3))
+    assert metrics.counters[FAILURES] == {
+        ('PLAIN', '198.51.0.0/24', 'alice@example.test'): 1,
+        ('PLAIN', '198.51.1.0/24', 'alice@example.test'): 1,
+        ('PLAIN', '198.51.2.0/24', 'alice@example.test'): 1,
+        ('PLAIN', 'other', 'alice@example.test'): 2,
+    }
+
+
+def test_fail2ban_bans_are_counted_by_jail(tmp_path):
+    entries = [
+        {'SYSLOG_IDENTIFIER': 'fail2ban-server', 'MESSAGE': '[postfix-sasl] Ban 192.0.2.7'},
+        {'SYSLOG_IDENTIFIER': 'fail2ban-server', 'MESSAGE': '[postfix-sasl] Ban 192.0.2.8'},
+        {'SYSLOG_IDENTIFIER': 'fail2ban-server', 'MESSAGE': '[postfix-sasl] Restore Ban 192.0.2.9'},
+        {'_SYSTEMD_UNIT': 'fail2ban.service', 'SYSLOG_IDENTIFIER': 'python3', 'MESSAGE': '[sshd] Ban 192.0.2.10'},
+    ]
+    assert count(entries, config(tmp_path)).counters[BANS] == {('postfix-sasl',): 2, ('sshd',): 1}
+
+
+def test_a_session_or_queue_id_never_completed_is_dropped_after_its_age(tmp_path):
+    metrics = count(session_entries()[:34], config(tmp_path))  # up to alice's client= line
+    assert list(metrics.pending) == ['3EC1D3269C5']
+    metrics.prune(metrics.last_entry + exporter.PENDING_MAX_AGE + 1)
+    assert metrics.pending == {} and metrics.sessions == {}
+
+
+# ---------------------------------------------------------------------------
+# The state file: restarts lose nothing and count nothing twice
+# ---------------------------------------------------------------------------
+
+def run_replay(tmp_path, cfg, entries, capsys):
+    path = tmp_path / ('replay-%d.json' % len(list(tmp_path.iterdir())))
+    path.write_text(''.join(json.dumps(entry) + '\n' for entry in entries))
+    config_path = tmp_path / 'exporter.json'
+    config_path.write_text(json.dumps({k: v for k, v in cfg.items() if v != exporter.DEFAULTS.get(k)}))
+    assert exporter.main(['--config', str(config_path), '--replay', str(path)]) == 0
+    return capsys.readouterr().out
+
+
+@pytest.mark.parametrize('split', [1, 27, 33, 35, 36, 50, 58])
+def test_a_restart_anywhere_counts_every_entry_once(tmp_path, capsys, split):
+    """Two runs of the exporter over two halves of the journal give the counts of one run over all of it,
+    whatever was half-done at the restart (a session, a queue id waiting for qmgr's line)."""
+    entries = session_entries()
+    cfg = config(tmp_path)
+    run_replay(tmp_path, cfg, entries[:split], capsys)
+    assert json.loads((tmp_path / 'state.json').read_text())['cursor'] == 'c%d' % split
+    out = run_replay(tmp_path, cfg, entries[split:], capsys)
+    assert out == exporter.render(EXPECTED_SESSION, {'mailstack_exporter_last_entry_timestamp_seconds': {
+        (): int(entries[-1]['__REALTIME_TIMESTAMP']) // 1_000_000}})
+
+
+def test_a_crash_after_the_last_save_recounts_from_the_saved_cursor(tmp_path):
+    """Counters and cursor are saved together: entries after the saved cursor are counted again,
+    from the saved counts, so each counts once."""
+    entries = session_entries()
+    cfg = config(tmp_path)
+    first = exporter.Exporter(cfg)
+    for entry in entries[:40]:
+        first.feed(entry)
+    first.save()
+    for entry in entries[40:50]:  # counted, never saved: the process dies here
+        first.feed(entry)
+    second = exporter.Exporter(cfg)
+    assert second.metrics.cursor == 'c40'
+    assert '--after-cursor=c40' in second.journal_command()
+    for entry in entries[40:]:  # journalctl --after-cursor=c40
+        second.feed(entry)
+    assert second.metrics.counters == EXPECTED_SESSION
+
+
+def test_the_state_is_saved_every_save_interval(tmp_path):
+    now = [1000.0]
+    cfg = config(tmp_path, save_interval=10)
+    daemon = exporter.Exporter(cfg, clock=lambda: now[0])
+    entries = session_entries()
+    daemon.feed(entries[0])
+    assert not (tmp_path / 'state.json').exists()
+    now[0] += 10
+    daemon.feed(entries[1])
+    state = json.loads((tmp_path / 'state.json').read_text())
+    assert state['cursor'] == 'c2' and state['version'] == exporter.STATE_VERSION
+
+
+def test_the_state_file_is_replaced_atomically_and_private(tmp_path):
+    os.umask(0o022)
+    exporter.write_state(str(tmp_path / 'state.json'), {'version': 1})
+    exporter.write_state(str(tmp_path / 'state.json'), {'version': 1, 'cursor': 'x'})
+    assert sorted(os.listdir(tmp_path)) == ['state.json']
+    assert stat.S_IMODE(os.stat(tmp_path / 'state.json').st_mode) == 0o600
+    assert json.loads((tmp_path / 'state.json').read_text())['cursor'] == 'x'
+
+
+def test_a_state_of_another_version_is_refused(tmp_path, capsys):
+    (tmp_path / 'state.json').write_text('{"version": 99}')
+    config_path = tmp_path / 'exporter.json'
+    config_path.write_text(json.dumps({'state_file': str(tmp_path / 'state.json')}))
+    (tmp_path / 'empty.json').write_text('')
+    assert exporter.main(['--config', str(config_path), '--replay', str(tmp_path / 'empty.json')]) == 1
+    assert 'unknown state version 99' in capsys.readouterr().err
+
+
+def test_a_new_login_in_the_logins_file_is_picked_up(tmp_path):
+    now = [1000.0]
+    cfg = config(tmp_path)
+    daemon = exporter.Exporter(cfg, clock=lambda: now[0])
+    line = ('2026-12-04 01:13:04 mx postfix/smtpd[1]: warning: unknown[192.0.2.7]: SASL PLAIN authentication '
+            'failed: authentication failure, sasl_username=carol@example.test')
+    daemon.feed(journal_entries([line])[0])
+    (tmp_path / 'logins').write_text('carol@example.test\n')
+    os.utime(tmp_path / 'logins', ns=(1, 1))
+    now[0] += exporter.LOGINS_CHECK_INTERVAL
+    daemon.feed(journal_entries([line])[0])
+    assert daemon.metrics.counters[FAILURES] == {('PLAIN', '192.0.2.0/24', ''): 1,
+                                                 ('PLAIN', '192.0.2.0/24', 'carol@example.test'): 1}
+
+
+# ---------------------------------------------------------------------------
+# Following the journal: journalctl's arguments, restarts from the cursor
+# ---------------------------------------------------------------------------
+
+FAKE_JOURNALCTL = '''\
+import json, sys
+args = sys.argv[1:]
+with open(%(log)r, 'a') as handle:
+    handle.write(json.dumps(args) + '\\n')
+after = [a.split('=', 1)[1] for a in args if a.startswith('--after-cursor=')]
+entries = [json.loads(line) for line in open(%(entries)r)]
+if after:
+    cursors = [e['__CURSOR'] for e in entries]
+    entries = entries[cursors.index(after[0]) + 1:] if after[0] in cursors else []
+batch = entries[:%(batch)d]
+for entry in batch:
+    print(json.dumps(entry), flush=True)
+'''
+
+
+def fake_tool(tmp_path, name, source):
+    path = tmp_path / name
+    path.write_text('#!/usr/bin/python3\n' + source)
+    path.chmod(0o755)
+    return str(path)
+
+
+def test_follow_reads_on_from_the_cursor_each_time_journalctl_ends(tmp_path, monkeypatch):
+    entries = session_entries()
+    (tmp_path / 'entries.json').write_text(''.join(json.dumps(e) + '\n' for e in entries))
+    journalctl = fake_tool(tmp_path, 'journalctl', FAKE_JOURNALCTL % {
+        'log': str(tmp_path / 'calls'), 'entries': str(tmp_path / 'entries.json'), 'batch': 25})
+    monkeypatch.setattr(exporter, 'RESTART_DELAY', 0.01)
+    daemon = exporter.Exporter(config(tmp_path, journalctl=journalctl))
+    thread = threading.Thread(target=daemon.follow, daemon=True)
+    thread.start()
+    deadline = time.time() + 20
+    while daemon.metrics.cursor != entries[-1]['__CURSOR'] and time.time() < deadline:
+        time.sleep(0.02)
+    daemon.stop()
+    thread.join(timeout=5)
+    assert daemon.metrics.counters == EXPECTED_SESSION
+    calls = [json.loads(line) for line in (tmp_path / 'calls').read_text().splitlines()]
+    matches = ['SYSLOG_FACILITY=2', '+', '_SYSTEMD_UNIT=fail2ban.service']
+    assert calls[0] == ['--output=json', '--follow', '--no-pager', '--quiet', '--lines=0'] + matches
+    assert calls[1] == ['--output=json', '--follow', '--no-pager', '--quiet', '--after-cursor=c25'] + matches
+    assert calls[2][4] == '--after-cursor=c50'
+
+
+# ---------------------------------------------------------------------------
+# Gauges: the queue and the services
+# ---------------------------------------------------------------------------
+
+def test_queue_sizes_of_real_postqueue_output():
+    with open(POSTQUEUE_JSON, encoding='utf-8') as handle:
+        output = handle.read()
+    assert exporter.queue_sizes(output) == {('active',): 0, ('deferred',): 3, ('hold',): 0, ('incoming',): 0,
+                                            ('maildrop',): 0}
+    assert exporter.queue_sizes('') == {(queue,): 0 for queue in exporter.QUEUES}
+
+
+QUEUE_TOOL = {
+    'a queue': ('print(json.dumps({"queue_name": "hold"})); print(json.dumps({"queue_name": "active"}))\n',
+                {('active',): 1, ('deferred',): 0, ('hold',): 1, ('incoming',): 0, ('maildrop',): 0}),
+    'Postfix is down': ('sys.stderr.write("postqueue: fatal: Queue report unavailable - mail system is down\\n");'
+                        ' sys.exit(69)\n', None),
+    'not JSON': ('print("Mail queue is empty")\n', None),
+}
+
+
+@pytest.mark.parametrize('source, expected', QUEUE_TOOL.values(), ids=list(QUEUE_TOOL))
+def test_read_queue(tmp_path, source, expected):
+    postqueue = fake_tool(tmp_path, 'postqueue', 'import json, sys\n' + source)
+    assert exporter.read_queue(config(tmp_path, postqueue=postqueue)) == expected
+
+
+def test_read_queue_without_postqueue(tmp_path):
+    assert exporter.read_queue(config(tmp_path, postqueue=str(tmp_path / 'missing'))) is None
+
+
+def test_services_up_asks_systemctl_once(tmp_path):
+    systemctl = fake_tool(tmp_path, 'systemctl', 'import sys\nassert sys.argv[1] == "is-active"\n'
+                                                 'print("\\n".join("active" if "postfix" in u else "failed" '
+                                                 'for u in sys.argv[2:])); sys.exit(3)\n')
+    services = {'postfix': 'postfix@-.service', 'send_limit': 'policyd-rate-limit.service'}
+    assert exporter.services_up(config(tmp_path, systemctl=systemctl, services=services)) == {
+        ('postfix', 'postfix@-.service'): 1, ('send_limit', 'policyd-rate-limit.service'): 0}
+    assert exporter.services_up(config(tmp_path, systemctl=str(tmp_path / 'missing'), services=services)) == {
+        ('postfix', 'postfix@-.service'): 0, ('send_limit', 'policyd-rate-limit.service'): 0}
+
+
+# ---------------------------------------------------------------------------
+# The Prometheus text format
+# ---------------------------------------------------------------------------
+
+def test_render_one_family_exactly():
+    text = exporter.render_family('mailstack_x_total', 'counter', 'Help with a \\ and\na newline.', ('a', 'b'), {
+        ('z', '1'): 2, ('back\\slash', 'quote"d'): 1, ('new\nline', ''): 3.5})
+    assert text == (
+        '# HELP mailstack_x_total Help with a \\\\ and\\na newline.\n'
+        '# TYPE mailstack_x_total counter\n'
+        'mailstack_x_total{a="back\\\\slash",b="quote\\"d"} 1\n'
+        'mailstack_x_total{a="new\\nline",b=""} 3.5\n'
+        'mailstack_x_total{a="z",b="1"} 2\n')
+
+
+FORMAT = {
+    'an integer': (3, '3'),
+    'a whole float': (1796346785.0, '1796346785'),
+    'a fraction': (0.25, '0.25'),
+    'NaN': (float('nan'), 'NaN'),
+    '+Inf': (float('inf'), '+Inf'),
+    'a boolean': (True, '1'),
+}
+
+
+@pytest.mark.parametrize('value, expected', FORMAT.values(), ids=list(FORMAT))
+def test_format_value(value, expected):
+    assert exporter.format_value(value) == expected
+
+
+def test_render_the_whole_exposition():
+    counters = {FAILURES: {('PLAIN', '192.0.2.0/24', 'alice@example.test'): 3}}
+    gauges = {'mailstack_postfix_queue_messages': {('deferred',): 2, ('active',): 0},
+              'mailstack_exporter_journal_reader_up': {(): 1}}
+    text = exporter.render(counters, gauges)
+    assert text.startswith('# HELP mailstack_fail2ban_bans_total ')
+    assert ('# TYPE mailstack_smtp_auth_failures_total counter\n'
+            'mailstack_smtp_auth_failures_total{mechanism="PLAIN",network="192.0.2.0/24",login="alice@example.test"} 3\n'
+            ) in text
+    assert ('# TYPE mailstack_postfix_queue_messages gauge\n'
+            'mailstack_postfix_queue_messages{queue="active"} 0\n'
+            'mailstack_postfix_queue_messages{queue="deferred"} 2\n') in text
+    assert 'mailstack_exporter_journal_reader_up 1\n' in text
+    assert 'mailstack_service_up' not in text  # a gauge not read is left out, not reported as 0
+    names = re.findall(r'^# TYPE (\S+) ', text, re.M)
+    assert len(names) == len(set(names)) == len(exporter.COUNTERS) + 2
+    assert names[:len(exporter.COUNTERS)] == sorted(exporter.COUNTERS)
+
+
+def test_render_is_valid_for_promtool(tmp_path):
+    """promtool check metrics parses the exposition (and lints the names)."""
+    import subprocess
+    text = exporter.render(EXPECTED_SESSION, {'mailstack_postfix_queue_messages': {('deferred',): 2},
+                                              'mailstack_service_up': {('postfix', 'postfix.service'): 1}})
+    proc = subprocess.run(['promtool', 'check', 'metrics'], input=text, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+# ---------------------------------------------------------------------------
+# The HTTP endpoint
+# ---------------------------------------------------------------------------
+
+def test_the_endpoint_serves_metrics_and_nothing_else(tmp_path):
+    postqueue = fake_tool(tmp_path, 'postqueue', 'print(\'{"queue_name": "deferred"}\')\n')
+    systemctl = fake_tool(tmp_path, 'systemctl', 'print("active")\n')
+    daemon = exporter.Exporter(config(tmp_path, postqueue=postqueue, systemctl=systemctl))
+    for entry in session_entries():
+        daemon.feed(entry)
+    server = exporter.ThreadingHTTPServer(('127.0.0.1', 0), exporter.make_handler(daemon))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        connection = http.client.HTTPConnection('127.0.0.1', server.server_address[1], timeout=10)
+        connection.request('GET', '/metrics')
+        response = connection.getresponse()
+        body = response.read().decode()
+        assert response.status == 200
+        assert response.getheader('Content-Type') == 'text/plain; version=0.0.4; charset=utf-8'
+        assert 'mailstack_sasl_recipients_total{login="bob@example.test"} 2\n' in body
+        assert 'mailstack_postfix_queue_messages{queue="deferred"} 1\n' in body
+        assert 'mailstack_service_up{service="postfix",unit="postfix.service"} 1\n' in body
+        assert 'mailstack_exporter_journal_reader_up 0\n' in body
+        connection.request('GET', '/')
+        response = connection.getresponse()
+        response.read()
+        assert response.status == 404
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+# ---------------------------------------------------------------------------
+# The config
+# ---------------------------------------------------------------------------
+
+BAD_CONFIG = {
+    'port 0': ({'listen_port': 0}, 'listen_port must be a port number (1-65535), not 0'),
+    'port as text': ({'listen_port': '9154'}, "listen_port must be a port number (1-65535), not '9154'"),
+    'a host name': ({'listen_address': 'localhost'}, "listen_address must be an IP address, not 'localhost'"),
+    'IPv6 prefix': ({'ipv6_prefix': 129}, 'ipv6_prefix must be a prefix length (0-128), not 129'),
+    'no networks': ({'max_networks': 0}, 'max_networks must be a positive integer, not 0'),
+    'services as a list': ({'services': ['postfix']}, 'services must map service names to systemd units'),
+    'matches as text': ({'journal_matches': 'SYSLOG_FACILITY=2'}, 'journal_matches must be a list'),
+    'a typo': ({'listen_prot': 1}, 'unknown keys: listen_prot'),
+}
+
+
+@pytest.mark.parametrize('values, message', BAD_CONFIG.values(), ids=list(BAD_CONFIG))
+def test_a_bad_config_is_refused(tmp_path, capsys, values, message):
+    path = tmp_path / 'exporter.json'
+    path.write_text(json.dumps(values))
+    assert exporter.main(['--config', str(path), '--replay', os.devnull]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_the_defaults_listen_on_loopback_only(tmp_path):
+    path = tmp_path / 'exporter.json'
+    path.write_text('{}')
+    loaded = exporter.load_config(str(path))
+    assert (loaded['listen_address'], loaded['listen_port']) == ('127.0.0.1', 9154)
