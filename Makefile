@@ -33,16 +33,20 @@ CONTAINER_PACKAGES := podman runc netavark aardvark-dns iptables debootstrap pyt
 # the SMTP clients the module tests run for real, shellcheck for sanity; gcc,
 # libsasl2-dev and valgrind build and check the XOAUTH2 plugin, python3-aiosmtpd
 # and python3-cryptography run the OAuth2 test provider (tests/unit).
+# prometheus brings promtool, which checks and unit-tests the metrics role's
+# alert rules (tests/unit/test_metrics_alert_rules.py); where systemd runs, the
+# package also starts a Prometheus server on port 9090.
 TOOL_PACKAGES := sasl2-bin libsasl2-modules db-util postfix postfix-lmdb postfix-cdb \
 	swaks libdigest-hmac-perl msmtp shellcheck \
-	gcc libc6-dev libsasl2-dev valgrind python3-aiosmtpd python3-cryptography
+	gcc libc6-dev libsasl2-dev valgrind python3-aiosmtpd python3-cryptography \
+	prometheus
 HOST_PACKAGES := $(CONTAINER_PACKAGES) $(TOOL_PACKAGES)
 # `make docs` looks at the built site in a real browser (docs/sphinx/browser-check.py).
 DOCS_PACKAGES := chromium
 # The commands those packages provide that the scripts and tests call: the
 # fresh-machine guard checks that a new machine has each after `setup`.
 HOST_COMMANDS := podman runc iptables debootstrap ssh ssh-keygen saslpasswd2 sasldblistusers2 db_dump db_load \
-	postconf postmap swaks msmtp shellcheck gcc valgrind
+	postconf postmap swaks msmtp shellcheck gcc valgrind promtool
 
 .PHONY: help
 help: ## List the targets

@@ -22,8 +22,8 @@ def _options(role):
 
 
 def test_roles_are_found():
-    assert ALL_ROLES == ['common', 'cyrus_sasl', 'fail2ban', 'postfix', 'postfix_source', 'relay_oauth2', 'sasl_users',
-                         'send_limit']
+    assert ALL_ROLES == ['common', 'cyrus_sasl', 'fail2ban', 'metrics', 'postfix', 'postfix_source', 'relay_oauth2',
+                         'sasl_users', 'send_limit']
 
 
 def test_internal_role_has_an_entry_point_per_task_file_and_required_prefixed_options():
