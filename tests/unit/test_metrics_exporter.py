@@ -310,6 +310,29 @@ def test_networks_beyond_the_cap_count_as_other(tmp_path):
     }
 
 
+SNAPSHOT = {
+    'every listed login starts at 0': (
+        LIMIT, ['alice@example.test', 'carol@example.test'],
+        {MESSAGES: {('alice@example.test',): 1, ('bob@example.test',): 2, ('carol@example.test',): 0},
+         RECIPIENTS: {('alice@example.test',): 2, ('bob@example.test',): 2, ('carol@example.test',): 0},
+         REFUSALS: {('bob@example.test',): 2, ('alice@example.test',): 0, ('carol@example.test',): 0}}),
+    'no send limit: no refusal series from 0': (
+        None, ['carol@example.test'],
+        {MESSAGES: {('alice@example.test',): 1, ('bob@example.test',): 2, ('carol@example.test',): 0},
+         RECIPIENTS: {('alice@example.test',): 2, ('bob@example.test',): 2, ('carol@example.test',): 0},
+         REFUSALS: {}}),
+}
+
+
+@pytest.mark.parametrize('limit, logins, expected', SNAPSHOT.values(), ids=list(SNAPSHOT))
+def test_snapshot_starts_the_series_of_listed_logins_at_zero(tmp_path, limit, logins, expected):
+    metrics = count(session_entries(), config(tmp_path, send_limit_message=limit), logins=logins)
+    snapshot = metrics.snapshot()
+    assert {name: snapshot[name] for name in expected} == expected
+    assert snapshot[FAILURES] == metrics.counters[FAILURES]
+    assert metrics.counters[MESSAGES] == EXPECTED_SESSION[MESSAGES]  # the counters themselves are unchanged
+
+
 def test_fail2ban_bans_are_counted_by_jail(tmp_path):
     entries = [
         {'SYSLOG_IDENTIFIER': 'fail2ban-server', 'MESSAGE': '[postfix-sasl] Ban 192.0.2.7'},
@@ -349,7 +372,8 @@ def test_a_restart_anywhere_counts_every_entry_once(tmp_path, capsys, split):
     run_replay(tmp_path, cfg, entries[:split], capsys)
     assert json.loads((tmp_path / 'state.json').read_text())['cursor'] == 'c%d' % split
     out = run_replay(tmp_path, cfg, entries[split:], capsys)
-    assert out == exporter.render(EXPECTED_SESSION, {'mailstack_exporter_last_entry_timestamp_seconds': {
+    expected = dict(EXPECTED_SESSION, **{REFUSALS: {('alice@example.test',): 0, ('bob@example.test',): 2}})
+    assert out == exporter.render(expected, {'mailstack_exporter_last_entry_timestamp_seconds': {
         (): int(entries[-1]['__REALTIME_TIMESTAMP']) // 1_000_000}})
 
 
