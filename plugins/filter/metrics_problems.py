@@ -30,7 +30,8 @@ NUMBERS = {
 }
 DURATIONS = ('metrics_alert_auth_window', 'metrics_alert_sending_window', 'metrics_alert_sending_baseline',
              'metrics_alert_deferred_window', 'metrics_alert_down_for')
-NAMES = ('metrics_listen_address',) + tuple(NUMBERS) + DURATIONS
+NAMES = ('metrics_listen_address', 'metrics_postfix_unit', 'metrics_alert_rules_path') + tuple(NUMBERS) + DURATIONS
+UNIT = re.compile(r'[A-Za-z0-9:_.@-]+\.service\Z')
 # A Prometheus duration (units in this order, each at most once), not 0.
 DURATION = re.compile(r'(?=.)([0-9]+y)?([0-9]+w)?([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?([0-9]+ms)?\Z')
 
@@ -61,6 +62,13 @@ def metrics_problems(variables):
         ipaddress.ip_address(as_text(address) if isinstance(address, string_types) else None)
     except ValueError:
         problems.append('metrics_listen_address is an IPv4 or IPv6 address, not a name (got %s).' % shown([address]))
+    unit = v['metrics_postfix_unit']
+    if not isinstance(unit, string_types) or not UNIT.match(unit):
+        problems.append('metrics_postfix_unit is a systemd service unit, such as postfix@-.service (got %s).'
+                        % shown([unit]))
+    path = v['metrics_alert_rules_path']
+    if not isinstance(path, string_types) or not path.startswith('/') or path.endswith('/') or re.search(r'[\s]', path):
+        problems.append('metrics_alert_rules_path is an absolute file path without blanks (got %s).' % shown([path]))
     for name, (lowest, highest) in NUMBERS.items():
         number = _whole(v[name])
         if number is None or number < lowest or (highest is not None and number > highest):

@@ -51,6 +51,13 @@ CASES = {
     'units out of order': ({'metrics_alert_sending_baseline': '1h7d'}, '(got "1h7d")'),
     'an empty duration': ({'metrics_alert_deferred_window': ''}, '(got "")'),
     'a duration as a number': ({'metrics_alert_deferred_window': 30}, '(got 30)'),
+    'a source build': ({'metrics_postfix_unit': 'postfix.service'}, None),
+    'a unit that is no service': ({'metrics_postfix_unit': 'postfix'},
+                                  'metrics_postfix_unit is a systemd service unit, such as postfix@-.service (got "postfix").'),
+    'a unit with a blank': ({'metrics_postfix_unit': 'postfix .service'}, '(got "postfix .service")'),
+    'a relative rules path': ({'metrics_alert_rules_path': 'alerts.yml'},
+                              'metrics_alert_rules_path is an absolute file path without blanks (got "alerts.yml").'),
+    'a rules directory': ({'metrics_alert_rules_path': '/etc/prometheus/rules/'}, '(got "/etc/prometheus/rules/")'),
     'a line break': ({'metrics_alert_down_for': '2m\n- alert: x'}, '(got "2m\\n- alert: x")'),
 }
 
