@@ -653,3 +653,86 @@ def test_the_defaults_listen_on_loopback_only(tmp_path):
     path.write_text('{}')
     loaded = exporter.load_config(str(path))
     assert (loaded['listen_address'], loaded['listen_port']) == ('127.0.0.1', 9154)
+
+
+# ---------------------------------------------------------------------------
+# The daemon as systemd runs it: serve, scrape, stop with SIGTERM, start again
+# ---------------------------------------------------------------------------
+
+FOLLOWING_JOURNALCTL = '''\
+import json, sys, time
+args = sys.argv[1:]
+with open(%(log)r, 'a') as handle:
+    handle.write(json.dumps(args) + '\\n')
+after = [a.split('=', 1)[1] for a in args if a.startswith('--after-cursor=')]
+entries = [json.loads(line) for line in open(%(entries)r)]
+if after:
+    cursors = [e['__CURSOR'] for e in entries]
+    entries = entries[cursors.index(after[0]) + 1:]
+for entry in entries:
+    print(json.dumps(entry), flush=True)
+time.sleep(600)  # --follow: nothing new
+'''
+
+
+def free_port():
+    import socket
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def scrape(port, deadline):
+    while True:
+        try:
+            connection = http.client.HTTPConnection('127.0.0.1', port, timeout=5)
+            connection.request('GET', '/metrics')
+            return connection.getresponse().read().decode()
+        except OSError:
+            if time.time() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def test_the_daemon_serves_saves_at_sigterm_and_reads_on_after_a_restart(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    entries = session_entries()
+    half = 36
+    (tmp_path / 'entries.json').write_text(''.join(json.dumps(e) + '\n' for e in entries[:half]))
+    journalctl = fake_tool(tmp_path, 'journalctl', FOLLOWING_JOURNALCTL % {
+        'log': str(tmp_path / 'calls'), 'entries': str(tmp_path / 'entries.json')})
+    port = free_port()
+    cfg = {k: v for k, v in config(tmp_path, journalctl=journalctl, listen_port=port,
+                                   postqueue=fake_tool(tmp_path, 'postqueue', 'pass\n'),
+                                   systemctl=fake_tool(tmp_path, 'systemctl', 'print("active")\n')).items()
+           if v != exporter.DEFAULTS.get(k)}
+    (tmp_path / 'exporter.json').write_text(json.dumps(cfg))
+    command = [sys.executable, SCRIPT, '--config', str(tmp_path / 'exporter.json')]
+    for run in (1, 2):
+        daemon = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.time() + 20
+            body = scrape(port, deadline)
+            want = 'mailstack_exporter_last_entry_timestamp_seconds %s\n' % (
+                int(entries[-1 if run == 2 else half - 1]['__REALTIME_TIMESTAMP']) // 1_000_000)
+            while want not in body and time.time() < deadline:
+                time.sleep(0.05)
+                body = scrape(port, deadline)
+            assert want in body, body
+            assert 'mailstack_exporter_journal_reader_up 1\n' in body
+        finally:
+            daemon.send_signal(signal.SIGTERM)
+            assert daemon.wait(timeout=10) == 0, daemon.stderr.read()
+        state = json.loads((tmp_path / 'state.json').read_text())
+        if run == 1:
+            assert state['cursor'] == 'c%d' % half
+            # What was logged while the exporter was down.
+            (tmp_path / 'entries.json').write_text(''.join(json.dumps(e) + '\n' for e in entries))
+    assert state['cursor'] == 'c%d' % len(entries)
+    assert 'mailstack_sasl_recipients_total{login="bob@example.test"} 2\n' in body
+    assert 'mailstack_send_limit_refusals_total{login="bob@example.test"} 2\n' in body
+    assert 'mailstack_smtp_auth_failures_total{mechanism="PLAIN",network="127.0.0.0/24",login=""} 2\n' in body
+    calls = [json.loads(line) for line in (tmp_path / 'calls').read_text().splitlines()]
+    assert [call[4] for call in calls] == ['--lines=0', '--after-cursor=c%d' % half]
