@@ -18,7 +18,11 @@ import importlib.util
 import json
 import os
 import re
+import signal
+import socket
 import stat
+import subprocess
+import sys
 import threading
 import time
 
@@ -584,7 +588,6 @@ def test_render_the_whole_exposition():
 
 def test_render_is_valid_for_promtool(tmp_path):
     """promtool check metrics parses the exposition (and lints the names)."""
-    import subprocess
     text = exporter.render(EXPECTED_SESSION, {'mailstack_postfix_queue_messages': {('deferred',): 2},
                                               'mailstack_service_up': {('postfix', 'postfix.service'): 1}})
     proc = subprocess.run(['promtool', 'check', 'metrics'], input=text, capture_output=True, text=True, check=False)
@@ -676,7 +679,6 @@ time.sleep(600)  # --follow: nothing new
 
 
 def free_port():
-    import socket
     with socket.socket() as sock:
         sock.bind(('127.0.0.1', 0))
         return sock.getsockname()[1]
@@ -695,9 +697,6 @@ def scrape(port, deadline):
 
 
 def test_the_daemon_serves_saves_at_sigterm_and_reads_on_after_a_restart(tmp_path):
-    import signal
-    import subprocess
-    import sys
     entries = session_entries()
     half = 36
     (tmp_path / 'entries.json').write_text(''.join(json.dumps(e) + '\n' for e in entries[:half]))

@@ -1,8 +1,11 @@
 """The metrics_exporter_config filter: what the metrics role writes for its exporter, as data."""
 
+import json
+
 import pytest
 
 from ansible_collections.mailstack.sasl_postfix.plugins.filter.metrics_exporter_config import metrics_exporter_config
+from test_metrics_exporter import exporter
 
 GOOD = {
     'metrics_listen_address': '127.0.0.1',
@@ -88,8 +91,6 @@ def test_the_config_the_exporter_reads():
 
 def test_the_exporter_accepts_the_config(tmp_path):
     """The config the filter makes passes the exporter's own check (the same keys, the right types)."""
-    import json
-    from test_metrics_exporter import exporter
     path = tmp_path / 'exporter.json'
     path.write_text(json.dumps(metrics_exporter_config(dict(GOOD, send_limit_enabled=True))['config']))
     loaded = exporter.load_config(str(path))
