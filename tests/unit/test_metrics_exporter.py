@@ -598,17 +598,18 @@ def test_render_is_valid_for_promtool(tmp_path):
 # The HTTP endpoint
 # ---------------------------------------------------------------------------
 
-def test_the_endpoint_serves_metrics_and_nothing_else(tmp_path):
+@pytest.mark.parametrize('address', ['127.0.0.1', '::1'])
+def test_the_endpoint_serves_metrics_and_nothing_else(tmp_path, address):
     postqueue = fake_tool(tmp_path, 'postqueue', 'print(\'{"queue_name": "deferred"}\')\n')
     systemctl = fake_tool(tmp_path, 'systemctl', 'print("active")\n')
     daemon = exporter.Exporter(config(tmp_path, postqueue=postqueue, systemctl=systemctl))
     for entry in session_entries():
         daemon.feed(entry)
-    server = exporter.ThreadingHTTPServer(('127.0.0.1', 0), exporter.make_handler(daemon))
+    server = exporter.make_server(daemon, address, 0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        connection = http.client.HTTPConnection('127.0.0.1', server.server_address[1], timeout=10)
+        connection = http.client.HTTPConnection(address, server.server_address[1], timeout=10)
         connection.request('GET', '/metrics')
         response = connection.getresponse()
         body = response.read().decode()
@@ -624,6 +625,16 @@ def test_the_endpoint_serves_metrics_and_nothing_else(tmp_path):
         assert response.status == 404
     finally:
         server.shutdown()
+        server.server_close()
+
+
+def test_the_endpoint_answers_only_on_its_address(tmp_path):
+    """Bound to 127.0.0.1, the port is closed on the host's other addresses (here ::1)."""
+    server = exporter.make_server(exporter.Exporter(config(tmp_path)), '127.0.0.1', 0)
+    try:
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(('::1', server.server_address[1]), timeout=5)
+    finally:
         server.server_close()
 
 
