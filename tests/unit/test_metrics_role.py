@@ -55,3 +55,11 @@ def test_the_config_from_the_playbook_variables_is_one_the_exporter_accepts(tmp_
     assert config['services'] == {'postfix': 'postfix@-.service', 'send_limit': 'policyd-rate-limit.service',
                                   'fail2ban': 'fail2ban.service'}
     assert config['send_limit_message'] == 'Send limit reached, try again later'
+
+
+@pytest.mark.parametrize('method, unit', [('package', 'postfix@-.service'), ('source', 'postfix.service')])
+def test_the_postfix_unit_follows_the_install_method(tmp_path, method, unit):
+    rc, output = run_role_tasks(tmp_path, 'metrics', 'validate', {'postfix_install_method': method},
+                                messages=['UNIT={{ __metrics_exporter.config.services.postfix }}=END'])
+    assert rc == 0, output
+    assert 'UNIT=%s=END' % unit in output
