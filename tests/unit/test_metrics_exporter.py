@@ -491,8 +491,8 @@ def test_follow_reads_on_from_the_cursor_each_time_journalctl_ends(tmp_path, mon
     calls = [json.loads(line) for line in (tmp_path / 'calls').read_text().splitlines()]
     matches = ['SYSLOG_FACILITY=2', '+', '_SYSTEMD_UNIT=fail2ban.service']
     assert calls[0] == ['--output=json', '--follow', '--no-pager', '--quiet', '--lines=0'] + matches
-    assert calls[1] == ['--output=json', '--follow', '--no-pager', '--quiet', '--after-cursor=c25'] + matches
-    assert calls[2][4] == '--after-cursor=c50'
+    assert calls[1] == ['--output=json', '--follow', '--no-pager', '--quiet', '--lines=all', '--after-cursor=c25'] + matches
+    assert calls[2][4:6] == ['--lines=all', '--after-cursor=c50']
 
 
 # ---------------------------------------------------------------------------
@@ -745,4 +745,4 @@ def test_the_daemon_serves_saves_at_sigterm_and_reads_on_after_a_restart(tmp_pat
     assert 'mailstack_send_limit_refusals_total{login="bob@example.test"} 2\n' in body
     assert 'mailstack_smtp_auth_failures_total{mechanism="PLAIN",network="127.0.0.0/24",login=""} 2\n' in body
     calls = [json.loads(line) for line in (tmp_path / 'calls').read_text().splitlines()]
-    assert [call[4] for call in calls] == ['--lines=0', '--after-cursor=c%d' % half]
+    assert [call[4:6] for call in calls] == [['--lines=0', 'SYSLOG_FACILITY=2'], ['--lines=all', '--after-cursor=c%d' % half]]
