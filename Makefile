@@ -35,11 +35,13 @@ CONTAINER_PACKAGES := podman runc netavark aardvark-dns iptables debootstrap pyt
 # and python3-cryptography run the OAuth2 test provider (tests/unit).
 # prometheus brings promtool, which checks and unit-tests the metrics role's
 # alert rules (tests/unit/test_metrics_alert_rules.py); where systemd runs, the
-# package also starts a Prometheus server on port 9090.
+# package also starts a Prometheus server on port 9090. systemd-journal-remote
+# writes the real journal files the metrics exporter's tests follow with
+# journalctl (tests/unit/test_metrics_exporter.py).
 TOOL_PACKAGES := sasl2-bin libsasl2-modules db-util postfix postfix-lmdb postfix-cdb \
 	swaks libdigest-hmac-perl msmtp shellcheck \
 	gcc libc6-dev libsasl2-dev valgrind python3-aiosmtpd python3-cryptography \
-	prometheus
+	prometheus systemd-journal-remote
 HOST_PACKAGES := $(CONTAINER_PACKAGES) $(TOOL_PACKAGES)
 # `make docs` looks at the built site in a real browser (docs/sphinx/browser-check.py).
 DOCS_PACKAGES := chromium

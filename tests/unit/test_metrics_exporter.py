@@ -18,6 +18,7 @@ import importlib.util
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import stat
@@ -746,3 +747,76 @@ def test_the_daemon_serves_saves_at_sigterm_and_reads_on_after_a_restart(tmp_pat
     assert 'mailstack_smtp_auth_failures_total{mechanism="PLAIN",network="127.0.0.0/24",login=""} 2\n' in body
     calls = [json.loads(line) for line in (tmp_path / 'calls').read_text().splitlines()]
     assert [call[4:6] for call in calls] == [['--lines=0', 'SYSLOG_FACILITY=2'], ['--lines=all', '--after-cursor=c%d' % half]]
+
+
+# ---------------------------------------------------------------------------
+# A real journal: files written by systemd-journal-remote, read by journalctl
+# ---------------------------------------------------------------------------
+
+JOURNAL_REMOTE = '/lib/systemd/systemd-journal-remote'
+BOOT_ID = '0123456789abcdef0123456789abcdef'
+
+
+def write_journal(path, entries):
+    """A journal file at `path` (*.journal) holding `entries`, written from the journal export format by
+    systemd-journal-remote (Debian package systemd-journal-remote, in the Makefile's TOOL_PACKAGES)."""
+    assert os.path.exists(JOURNAL_REMOTE), 'systemd-journal-remote is missing: apt-get install systemd-journal-remote'
+    records = []
+    for entry in entries:
+        fields = dict((k, v) for k, v in entry.items() if k != '__CURSOR')
+        fields.update(_BOOT_ID=BOOT_ID, __MONOTONIC_TIMESTAMP=str(int(fields['__REALTIME_TIMESTAMP']) % 10 ** 9),
+                      _SYSTEMD_UNIT='postfix@-.service')
+        records.append(''.join('%s=%s\n' % item for item in sorted(fields.items())))
+    proc = subprocess.run([JOURNAL_REMOTE, '--output=%s' % path, '-'], input='\n'.join(records) + '\n',
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_the_daemon_follows_a_real_journal_and_reads_on_after_a_restart(tmp_path):
+    """Real journalctl on real journal files: the first start counts from now, entries written while it
+    runs are counted as they come, and the 26 written while it is stopped are all counted after the
+    restart (journalctl --follow alone would show only the last 10 of them)."""
+    entries = session_entries()
+    journal = tmp_path / 'journal'
+    journal.mkdir()
+    before = journal_entries(['2026-12-04 01:00:00 mx postfix/smtpd[9]: warning: unknown[192.0.2.1]: SASL PLAIN '
+                              'authentication failed: authentication failure, sasl_username=alice@example.test'],
+                             start=1_796_346_000_000_000)
+    write_journal(journal / 'a.journal', before)  # logged before the first start: not counted
+    port = free_port()
+    cfg = {k: v for k, v in config(tmp_path, journalctl=shutil.which('journalctl'), journal_directory=str(journal),
+                                   listen_port=port, postqueue=fake_tool(tmp_path, 'postqueue', 'pass\n'),
+                                   systemctl=fake_tool(tmp_path, 'systemctl', 'print("active")\n')).items()
+           if v != exporter.DEFAULTS.get(k)}
+    (tmp_path / 'exporter.json').write_text(json.dumps(cfg))
+    command = [sys.executable, SCRIPT, '--config', str(tmp_path / 'exporter.json')]
+
+    def run_until(last, write=None):
+        daemon = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.time() + 30
+            want = 'mailstack_exporter_journal_reader_up 1\n'
+            while want not in scrape(port, deadline) and time.time() < deadline:
+                time.sleep(0.05)
+            time.sleep(0.5)  # journalctl has sought to its start
+            if write:
+                write()
+            want = 'mailstack_exporter_last_entry_timestamp_seconds %d\n' % (
+                int(last['__REALTIME_TIMESTAMP']) // 1_000_000)
+            body = scrape(port, deadline)
+            while want not in body and time.time() < deadline:
+                time.sleep(0.05)
+                body = scrape(port, deadline)
+            assert want in body, body
+            return body
+        finally:
+            daemon.send_signal(signal.SIGTERM)
+            assert daemon.wait(timeout=10) == 0, daemon.stderr.read()
+
+    run_until(entries[35], lambda: write_journal(journal / 'b.journal', entries[:36]))
+    cursor = json.loads((tmp_path / 'state.json').read_text())['cursor']
+    assert re.match(r's=[0-9a-f]{32};i=[0-9a-f]+;b=%s;' % BOOT_ID, cursor), cursor
+    write_journal(journal / 'c.journal', entries[36:])  # while the exporter is stopped
+    body = run_until(entries[-1])
+    expected = dict(EXPECTED_SESSION, **{REFUSALS: {('alice@example.test',): 0, ('bob@example.test',): 2}})
+    assert body.startswith(exporter.render(expected, {}))  # the counters, exactly; the gauges follow
