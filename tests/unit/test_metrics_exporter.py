@@ -172,14 +172,17 @@ CLASSIFY = {
     'a second Postfix instance': (
         'postfix-out/smtpd', 'connect from unknown[192.0.2.9]', {'event': 'connect', 'pid': '7', 'addr': '192.0.2.9'}),
     'not Postfix': ('postfixadmin', 'connect from unknown[192.0.2.9]', None),
-    'fail2ban bans (journal target)': (
-        'fail2ban-server', '[postfix-sasl] Ban 192.0.2.7', {'event': 'ban', 'jail': 'postfix-sasl'}),
-    'fail2ban bans (its log format)': (
+    # fail2ban 1.0.2 (Debian 12), logtarget = SYSTEMD-JOURNAL: a JournalHandler with
+    # SYSLOG_IDENTIFIER=fail2ban and no format, so MESSAGE is the bare message.
+    'fail2ban bans (logtarget SYSTEMD-JOURNAL)': (
+        'fail2ban', '[postfix-sasl] Ban 192.0.2.7', {'event': 'ban', 'jail': 'postfix-sasl'}),
+    # logtarget SYSOUT (fail2ban-server --logtarget=sysout): its log format on stdout, into the journal.
+    'fail2ban bans (logtarget SYSOUT)': (
         'fail2ban-server', 'fail2ban.actions        [812]: NOTICE  [postfix-sasl] Ban 2001:db8::7',
         {'event': 'ban', 'jail': 'postfix-sasl'}),
     'fail2ban restoring a ban after a restart is not a new ban': (
-        'fail2ban-server', '[postfix-sasl] Restore Ban 192.0.2.7', None),
-    'fail2ban unbans': ('fail2ban-server', '[postfix-sasl] Unban 192.0.2.7', None),
+        'fail2ban', '[postfix-sasl] Restore Ban 192.0.2.7', None),
+    'fail2ban unbans': ('fail2ban', '[postfix-sasl] Unban 192.0.2.7', None),
 }
 
 
@@ -340,9 +343,9 @@ def test_snapshot_starts_the_series_of_listed_logins_at_zero(tmp_path, limit, lo
 
 def test_fail2ban_bans_are_counted_by_jail(tmp_path):
     entries = [
-        {'SYSLOG_IDENTIFIER': 'fail2ban-server', 'MESSAGE': '[postfix-sasl] Ban 192.0.2.7'},
-        {'SYSLOG_IDENTIFIER': 'fail2ban-server', 'MESSAGE': '[postfix-sasl] Ban 192.0.2.8'},
-        {'SYSLOG_IDENTIFIER': 'fail2ban-server', 'MESSAGE': '[postfix-sasl] Restore Ban 192.0.2.9'},
+        {'SYSLOG_IDENTIFIER': 'fail2ban', 'MESSAGE': '[postfix-sasl] Ban 192.0.2.7'},
+        {'SYSLOG_IDENTIFIER': 'fail2ban', 'MESSAGE': '[postfix-sasl] Ban 192.0.2.8'},
+        {'SYSLOG_IDENTIFIER': 'fail2ban', 'MESSAGE': '[postfix-sasl] Restore Ban 192.0.2.9'},
         {'_SYSTEMD_UNIT': 'fail2ban.service', 'SYSLOG_IDENTIFIER': 'python3', 'MESSAGE': '[sshd] Ban 192.0.2.10'},
     ]
     assert count(entries, config(tmp_path)).counters[BANS] == {('postfix-sasl',): 2, ('sshd',): 1}
