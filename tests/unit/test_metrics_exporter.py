@@ -499,6 +499,36 @@ def test_follow_reads_on_from_the_cursor_each_time_journalctl_ends(tmp_path, mon
     assert calls[2][4:6] == ['--lines=all', '--after-cursor=c50']
 
 
+def test_follow_survives_a_missing_journalctl_and_an_unwritable_state(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(exporter, 'RESTART_DELAY', 0.01)
+    daemon = exporter.Exporter(config(tmp_path, journalctl=str(tmp_path / 'missing'), save_interval=1))
+    thread = threading.Thread(target=daemon.follow, daemon=True)
+    thread.start()
+    time.sleep(0.2)
+    assert thread.is_alive()
+    daemon.stop()
+    thread.join(timeout=5)
+    assert 'cannot run journalctl' in capsys.readouterr().err
+    # The state directory is gone: counting goes on, the save is logged and tried again later.
+    now = [1000.0]
+    daemon = exporter.Exporter(config(tmp_path, state_file=str(tmp_path / 'gone' / 'state.json'), save_interval=10),
+                               clock=lambda: now[0])
+    entries = session_entries()
+    (tmp_path / 'entries.json').write_text(''.join(json.dumps(e) + '\n' for e in entries))
+    daemon.config['journalctl'] = fake_tool(tmp_path, 'journalctl', FAKE_JOURNALCTL % {
+        'log': str(tmp_path / 'calls'), 'entries': str(tmp_path / 'entries.json'), 'batch': 100})
+    now[0] += 10
+    thread = threading.Thread(target=daemon.follow, daemon=True)
+    thread.start()
+    deadline = time.time() + 20
+    while daemon.metrics.cursor != entries[-1]['__CURSOR'] and time.time() < deadline:
+        time.sleep(0.02)
+    daemon.stop()
+    thread.join(timeout=5)
+    assert daemon.metrics.counters == EXPECTED_SESSION
+    assert capsys.readouterr().err.count('cannot write the state file') == 1
+
+
 # ---------------------------------------------------------------------------
 # Gauges: the queue and the services
 # ---------------------------------------------------------------------------
