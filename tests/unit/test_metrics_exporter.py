@@ -115,6 +115,12 @@ CLASSIFY = {
     'failed AUTH without a login (older Postfix: the base64 prompt)': (
         SMTPD, 'warning: unknown[192.0.2.7]: SASL LOGIN authentication failed: UGFzc3dvcmQ6',
         {'event': 'auth_failure', 'pid': '7', 'addr': '192.0.2.7', 'mechanism': 'LOGIN', 'login': None}),
+    'a mechanism the client made up is "other" (its word is no label)': (
+        SMTPD, 'warning: localhost[127.0.0.1]: SASL FOOBAR1 authentication failed: no mechanism available, '
+               'sasl_username=(unavailable)',
+        {'event': 'auth_failure', 'pid': '7', 'addr': '127.0.0.1', 'mechanism': 'other', 'login': None}),
+    'an aborted AUTH is no failed password': (
+        SMTPD, 'warning: localhost[127.0.0.1]: SASL PLAIN authentication aborted', None),
     "Cyrus SASL's own line is not a second failure": (
         SMTPD, 'warning: SASL authentication failure: Password verification failed', None),
     "Cyrus SASL's CRAM-MD5 line neither": (
