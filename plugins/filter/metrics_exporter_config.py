@@ -15,7 +15,7 @@ from ansible_collections.mailstack.sasl_postfix.plugins.plugin_utils._sasl_users
 
 NAMES = ('metrics_listen_address', 'metrics_listen_port', 'metrics_ipv4_prefix', 'metrics_ipv6_prefix',
          'metrics_max_networks', 'metrics_postfix_unit', 'state_file', 'logins_file',
-         'sasl_users_list', 'sasl_users_backend', 'sasl_users_default_realm', 'postfix_smtpd_sasl_local_domain',
+         'sasl_users_list', 'sasl_users_backend', 'sasl_users_default_realm',
          'send_limit_enabled', 'send_limit_message', 'fail2ban_enabled', 'cyrus_sasl_pwcheck_method')
 # The systemd units of the services Postfix asks, when the playbook runs their roles.
 SEND_LIMIT_UNIT = 'policyd-rate-limit.service'
@@ -59,8 +59,6 @@ def metrics_exporter_config(variables):
         'max_networks': as_int(v['metrics_max_networks']),
         'state_file': as_text(v['state_file']),
         'logins_file': as_text(v['logins_file']),
-        # Postfix hands Cyrus login@smtpd_sasl_local_domain for a bare login.
-        'default_realm': as_text(v['postfix_smtpd_sasl_local_domain'] or ''),
         'send_limit_message': as_text(v['send_limit_message']) if send_limit else None,
         'services': services,
     }

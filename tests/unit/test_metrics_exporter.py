@@ -75,7 +75,7 @@ def config(tmp_path, **overrides):
     if not logins.exists():
         logins.write_text('# the sasl_users logins\n' + '\n'.join(LOGINS) + '\n')
     result = dict(exporter.DEFAULTS, state_file=str(tmp_path / 'state.json'), logins_file=str(logins),
-                  send_limit_message=LIMIT, save_interval=3600)
+                  send_limit_message=LIMIT, save_interval=3600, default_realm='')
     result.update(overrides)
     return result
 
@@ -289,6 +289,43 @@ def test_a_bare_login_counts_for_the_default_realm(tmp_path):
     failures = metrics.counters[FAILURES]
     assert failures[('PLAIN', V4, 'alice@example.test')] == 2
     assert failures[('PLAIN', V4, '')] == 1
+
+
+def test_a_bare_login_and_its_full_form_are_one_login(tmp_path):
+    """Real lines (Postfix 3.7, smtpd_sasl_local_domain empty, myhostname mx.example.test): carol is
+    carol@mx.example.test in the sasldb; logged in as "carol", Postfix logs sasl_username=carol."""
+    lines = [
+        '2026-12-04 01:31:32 mx postfix/smtpd[4350]: CD33E3269BD: client=localhost[127.0.0.1], sasl_method=PLAIN, '
+        'sasl_username=carol',
+        '2026-12-04 01:31:32 mx postfix/qmgr[32257]: CD33E3269BD: from=<carol@example.test>, size=402, nrcpt=1 '
+        '(queue active)',
+        '2026-12-04 01:31:32 mx postfix/smtpd[4350]: D51643269BE: client=localhost[127.0.0.1], sasl_method=LOGIN, '
+        'sasl_username=carol@mx.example.test',
+        '2026-12-04 01:31:32 mx postfix/qmgr[32257]: D51643269BE: from=<carol@example.test>, size=402, nrcpt=1 '
+        '(queue active)',
+        '2026-12-04 01:31:23 mx postfix/smtpd[4350]: warning: localhost[127.0.0.1]: SASL PLAIN authentication failed: '
+        'authentication failure, sasl_username=carol',
+    ]
+    metrics = count(journal_entries(lines), config(tmp_path, default_realm='mx.example.test'), logins=['carol'])
+    assert metrics.counters[MESSAGES] == {('carol@mx.example.test',): 2}
+    assert metrics.counters[FAILURES] == {('PLAIN', '127.0.0.0/24', 'carol@mx.example.test'): 1}
+
+
+REALMS = {
+    'smtpd_sasl_local_domain first': ('print("example.org"); print("mx.example.test")', 'example.org'),
+    'myhostname when it is empty': ('print(""); print("mx.example.test")', 'mx.example.test'),
+    'postconf fails': ('import sys; sys.exit(1)', ''),
+}
+
+
+@pytest.mark.parametrize('source, expected', REALMS.values(), ids=list(REALMS))
+def test_the_default_realm_comes_from_postconf(tmp_path, source, expected):
+    postconf = fake_tool(tmp_path, 'postconf', 'import sys\nassert sys.argv[1:] == ["-h", "smtpd_sasl_local_domain", '
+                                               '"myhostname"]\n' + source + '\n')
+    daemon = exporter.Exporter(config(tmp_path, default_realm=None, postconf=postconf))
+    assert daemon.metrics.config['default_realm'] == expected
+    assert daemon.metrics.logins == {login if '@' in login or not expected else '%s@%s' % (login, expected)
+                                     for login in LOGINS}
 
 
 def test_without_the_info_line_a_first_recipient_refusal_has_no_login(tmp_path):

@@ -19,7 +19,6 @@ GOOD = {
     'sasl_users_list': [],
     'sasl_users_backend': 'sasldb',
     'sasl_users_default_realm': '',
-    'postfix_smtpd_sasl_local_domain': '',
     'send_limit_enabled': False,
     'send_limit_message': 'Send limit reached, try again later',
     'fail2ban_enabled': False,
@@ -82,11 +81,11 @@ def test_services_and_send_limit(changes, services, message):
 
 
 def test_the_config_the_exporter_reads():
-    config = metrics_exporter_config(dict(GOOD, metrics_listen_port='9100', postfix_smtpd_sasl_local_domain='example.org'))
+    config = metrics_exporter_config(dict(GOOD, metrics_listen_port='9100'))
     assert config['config'] == {
         'listen_address': '127.0.0.1', 'listen_port': 9100, 'ipv4_prefix': 24, 'ipv6_prefix': 64, 'max_networks': 1000,
         'state_file': '/var/lib/mailstack-metrics/state.json', 'logins_file': '/etc/mailstack/metrics/logins',
-        'default_realm': 'example.org', 'send_limit_message': None, 'services': {'postfix': 'postfix@-.service'}}
+        'send_limit_message': None, 'services': {'postfix': 'postfix@-.service'}}
 
 
 def test_the_exporter_accepts_the_config(tmp_path):
