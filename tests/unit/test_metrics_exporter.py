@@ -4,10 +4,12 @@ The log lines are real: Postfix 3.7.11 with Cyrus SASL 2.1.28 and a sasldb, on
 a temporary instance (maillog_file), driven by swaks: failed AUTH with PLAIN,
 LOGIN and CRAM-MD5 for an existing and an unknown login, a bare login, a login
 that tries to name another one, successful AUTH over IPv4 and IPv6, messages
-from two logins, a send-limit refusal (the policy service's answer, here from
-a check_recipient_access DEFER_IF_PERMIT with the same text) of a first and of
-a second recipient, and `postqueue -f` bringing deferred messages back to the
-active queue. tests/unit/data/metrics/postfix-3.7-session.log holds the whole
+from two logins, a send-limit refusal (in the session log from a
+check_recipient_access DEFER_IF_PERMIT with policyd-rate-limit's text; the
+table also quotes the lines of Debian 12's policyd-rate-limit 1.0.1 run
+against the same instance, the same format) of a first and of a second
+recipient, and `postqueue -f` bringing deferred messages back to the active
+queue. tests/unit/data/metrics/postfix-3.7-session.log holds the whole
 run; the tables below quote single lines of it. The journal gives the same
 text as MESSAGE, with SYSLOG_IDENTIFIER and SYSLOG_PID.
 """
@@ -150,6 +152,17 @@ CLASSIFY = {
                'address rejected: Send limit reached, try again later; from=<bob@example.test> '
                'to=<limited@example.net> proto=ESMTP helo=<vm>',
         {'event': 'send_limit_refusal', 'pid': '7', 'qid': '66B063269C8'}),
+    # The same from Debian 12's policyd-rate-limit 1.0.1 itself (limit 2 an hour, a 3rd recipient).
+    'policyd-rate-limit refusing a later recipient': (
+        SMTPD, '0BF793269BF: reject: RCPT from localhost[127.0.0.1]: 450 4.7.1 <r3@example.net>: Recipient address '
+               'rejected: Send limit reached, try again later; from=<alice@example.test> to=<r3@example.net> '
+               'proto=ESMTP helo=<vm>',
+        {'event': 'send_limit_refusal', 'pid': '7', 'qid': '0BF793269BF'}),
+    'policyd-rate-limit refusing a first recipient': (
+        SMTPD, 'NOQUEUE: reject: RCPT from localhost[127.0.0.1]: 450 4.7.1 <r4@example.net>: Recipient address '
+               'rejected: Send limit reached, try again later; from=<alice@example.test> to=<r4@example.net> '
+               'proto=ESMTP helo=<vm>',
+        {'event': 'send_limit_refusal', 'pid': '7', 'qid': 'NOQUEUE'}),
     'another refusal is not a send-limit refusal': (
         SMTPD, 'NOQUEUE: reject: RCPT from localhost[127.0.0.1]: 554 5.7.1 <e@example.net>: Recipient address '
                'rejected: Access denied; from=<x@example.test> to=<e@example.net> proto=ESMTP helo=<vm>', None),
