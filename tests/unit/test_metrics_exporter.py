@@ -15,8 +15,6 @@ text as MESSAGE, with SYSLOG_IDENTIFIER and SYSLOG_PID.
 """
 
 import http.client
-import importlib.machinery
-import importlib.util
 import json
 import os
 import re
@@ -31,8 +29,8 @@ import time
 
 import pytest
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SCRIPT = os.path.join(REPO_ROOT, 'roles', 'metrics', 'files', 'mailstack-metrics-exporter')
+from helpers.metrics import EXPORTER as SCRIPT, load_exporter
+
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'data', 'metrics')
 SESSION_LOG = os.path.join(DATA, 'postfix-3.7-session.log')
 POSTQUEUE_JSON = os.path.join(DATA, 'postqueue-3.7.json')
@@ -40,14 +38,7 @@ LIMIT = 'Send limit reached, try again later'
 LOGINS = ['alice@example.test', 'bob@example.test']
 
 
-def load_script():
-    loader = importlib.machinery.SourceFileLoader('mailstack_metrics_exporter', SCRIPT)
-    module = importlib.util.module_from_spec(importlib.util.spec_from_loader(loader.name, loader))
-    loader.exec_module(module)
-    return module
-
-
-exporter = load_script()
+exporter = load_exporter()
 
 LOG_LINE = re.compile(r'^(?P<date>\S+ \S+) (?P<host>\S+) (?P<ident>[^\[\s]+)\[(?P<pid>\d+)\]: (?P<message>.*)$')
 

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from ansible_collections.mailstack.sasl_postfix.plugins.filter.metrics_exporter_config import metrics_exporter_config
-from test_metrics_exporter import exporter
+from helpers.metrics import load_exporter
 
 GOOD = {
     'metrics_listen_address': '127.0.0.1',
@@ -92,5 +92,5 @@ def test_the_exporter_accepts_the_config(tmp_path):
     """The config the filter makes passes the exporter's own check (the same keys, the right types)."""
     path = tmp_path / 'exporter.json'
     path.write_text(json.dumps(metrics_exporter_config(dict(GOOD, send_limit_enabled=True))['config']))
-    loaded = exporter.load_config(str(path))
+    loaded = load_exporter().load_config(str(path))
     assert loaded['services'] == {'postfix': 'postfix@-.service', 'send_limit': 'policyd-rate-limit.service'}

@@ -12,7 +12,7 @@ import re
 import pytest
 
 from helpers.roles import run_role_tasks
-from test_metrics_exporter import exporter
+from helpers.metrics import load_exporter
 
 FAILURES = {
     'two problems in one message': (
@@ -50,7 +50,7 @@ def test_the_config_from_the_playbook_variables_is_one_the_exporter_accepts(tmp_
     assert 'pw-' not in output
     path = tmp_path / 'exporter.json'
     path.write_text(json.dumps(written['config']))
-    config = exporter.load_config(str(path))
+    config = load_exporter().load_config(str(path))
     assert (config['listen_address'], config['listen_port']) == ('127.0.0.1', 9154)
     assert config['services'] == {'postfix': 'postfix@-.service', 'send_limit': 'policyd-rate-limit.service',
                                   'fail2ban': 'fail2ban.service'}
