@@ -100,7 +100,7 @@ def test_every_alert_has_a_case_that_fires_and_the_cases_cover_all():
 THRESHOLDS = {
     'a higher brute-force threshold: 40 failures in 10 min no longer fire': (
         {'metrics_alert_auth_failures': 45}, 'brute_force.yml', 'MailstackSmtpAuthBruteForce',
-        'sum without (mechanism, network, login) (increase(mailstack_smtp_auth_failures_total[10m])) > 45'),
+        'sum without (login) (increase(mailstack_smtp_auth_failures_by_login_total[10m])) > 45'),
     'a longer down period: Postfix down 2 min is only pending': (
         {'metrics_alert_down_for': '3m'}, 'down.yml', 'MailstackPostfixDown', None),
     'a higher sending factor: 100 times the usual rate no longer fires': (

@@ -241,6 +241,7 @@ def test_client_network_prefixes_are_settings():
 # ---------------------------------------------------------------------------
 
 FAILURES = 'mailstack_smtp_auth_failures_total'
+FAILURES_BY_LOGIN = 'mailstack_smtp_auth_failures_by_login_total'
 SUCCESSES = 'mailstack_smtp_auth_successes_total'
 MESSAGES = 'mailstack_sasl_messages_total'
 RECIPIENTS = 'mailstack_sasl_recipients_total'
@@ -259,6 +260,7 @@ EXPECTED_SESSION = {
         ('CRAM-MD5', V4, ''): 1,
         ('PLAIN', V6, ''): 1,  # "x, sasl_username=alice@example.test" is not alice
     },
+    FAILURES_BY_LOGIN: {('alice@example.test',): 3, ('',): 5},
     SUCCESSES: {
         ('', V6): 1,  # logged in, sent nothing: the mechanism is not logged
         ('', V4): 1,  # logged in, first recipient refused: no queue id, no mechanism
@@ -272,6 +274,12 @@ EXPECTED_SESSION = {
     REFUSALS: {('bob@example.test',): 2},
     BANS: {},
 }
+
+
+# What a scrape shows after the session: the per-login series of every listed login from 0.
+EXPECTED_SCRAPE = dict(EXPECTED_SESSION, **{
+    FAILURES_BY_LOGIN: {('alice@example.test',): 3, ('bob@example.test',): 0, ('',): 5},
+    REFUSALS: {('alice@example.test',): 0, ('bob@example.test',): 2}})
 
 
 def count(entries, cfg, logins=LOGINS):
@@ -427,8 +435,7 @@ def test_a_restart_anywhere_counts_every_entry_once(tmp_path, capsys, split):
     run_replay(tmp_path, cfg, entries[:split], capsys)
     assert json.loads((tmp_path / 'state.json').read_text())['cursor'] == 'c%d' % split
     out = run_replay(tmp_path, cfg, entries[split:], capsys)
-    expected = dict(EXPECTED_SESSION, **{REFUSALS: {('alice@example.test',): 0, ('bob@example.test',): 2}})
-    assert out == exporter.render(expected, {'mailstack_exporter_last_entry_timestamp_seconds': {
+    assert out == exporter.render(EXPECTED_SCRAPE, {'mailstack_exporter_last_entry_timestamp_seconds': {
         (): int(entries[-1]['__REALTIME_TIMESTAMP']) // 1_000_000}})
 
 
@@ -898,5 +905,4 @@ def test_the_daemon_follows_a_real_journal_and_reads_on_after_a_restart(tmp_path
     assert re.match(r's=[0-9a-f]{32};i=[0-9a-f]+;b=%s;' % BOOT_ID, cursor), cursor
     write_journal(journal / 'c.journal', entries[36:])  # while the exporter is stopped
     body = run_until(entries[-1])
-    expected = dict(EXPECTED_SESSION, **{REFUSALS: {('alice@example.test',): 0, ('bob@example.test',): 2}})
-    assert body.startswith(exporter.render(expected, {}))  # the counters, exactly; the gauges follow
+    assert body.startswith(exporter.render(EXPECTED_SCRAPE, {}))  # the counters, exactly; the gauges follow
