@@ -282,7 +282,7 @@ EXPECTED_SCRAPE = dict(EXPECTED_SESSION, **{
     REFUSALS: {('alice@example.test',): 0, ('bob@example.test',): 2}})
 
 
-def count(entries, cfg, logins=LOGINS):
+def count(entries, cfg, logins=tuple(LOGINS)):
     metrics = exporter.Metrics(cfg, logins)
     for entry in entries:
         metrics.process(entry)
