@@ -33,6 +33,7 @@ NAMES = (
     'postfix_submission_tls_ciphers',
     'postfix_submission_recipient_limit',
     'postfix_submission_hide_client_session',
+    'postfix_submission_log_sasl_login',
     'postfix_tls_sni_certificates',
 )
 
@@ -252,6 +253,14 @@ def _client_privacy(v):
     return []
 
 
+def _log_sasl_login(v):
+    value = v['postfix_submission_log_sasl_login']
+    if _is_boolean(value):
+        return []
+    return ['postfix_submission_log_sasl_login is true (587 and 465 log the login of each recipient) or false '
+            '(got %s).' % shown([value])]
+
+
 def _selfsigned_days(v):
     valid, renew = v['postfix_tls_selfsigned_valid_days'], v['postfix_tls_selfsigned_renew_days']
     if 1 <= as_int(valid) <= TLS_SELFSIGNED_MAX_DAYS and 1 <= as_int(renew) < as_int(valid):
@@ -271,6 +280,7 @@ def postfix_problems(variables):
     problems += _tls_sni(v)
     problems += _submission(v)
     problems += _client_privacy(v)
+    problems += _log_sasl_login(v)
     problems += _selfsigned_days(v)
     return problems
 

@@ -27,6 +27,7 @@ GOOD = {
     'postfix_submission_tls_ciphers': ['ECDHE-ECDSA-AES128-GCM-SHA256'],
     'postfix_submission_recipient_limit': 100,
     'postfix_submission_hide_client_session': True,
+    'postfix_submission_log_sasl_login': False,
     'postfix_tls_sni_certificates': [],
 }
 
@@ -162,6 +163,12 @@ CASES = {
     'a recipient cap with a blank': ({'postfix_submission_recipient_limit': '100 '}, '; got "100 ")'),
     'a recipient cap that is a boolean': ({'postfix_submission_recipient_limit': True}, '; got true)'),
     'a recipient cap that is none': ({'postfix_submission_recipient_limit': None}, '; got null)'),
+    # The login of each recipient logged on 587 and 465
+    'login logged': ({'postfix_submission_log_sasl_login': True}, None),
+    'login logged as "no"': ({'postfix_submission_log_sasl_login': 'no'}, None),
+    'login logged that is no boolean': ({'postfix_submission_log_sasl_login': 'sometimes'},
+                                        'postfix_submission_log_sasl_login is true (587 and 465 log the login of each '
+                                        'recipient) or false (got "sometimes").'),
     # Client privacy on 587 and 465, and the host name its header_checks match (before Postfix 3.10)
     'privacy off': ({'postfix_submission_hide_client_session': False}, None),
     'privacy as yes': ({'postfix_submission_hide_client_session': 'yes'}, None),
