@@ -9,10 +9,11 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.mailstack.sasl_postfix.plugins.plugin_utils._checks import (
-    as_int, as_list, as_text, matches, shown, variables_of)
+    as_int, as_list, as_text, is_boolean, matches, shown, variables_of)
 
 THRESHOLDS = ('fail2ban_postfix_sasl_maxretry', 'fail2ban_postfix_sasl_findtime', 'fail2ban_postfix_sasl_bantime')
-NAMES = THRESHOLDS + ('fail2ban_postfix_sasl_ports', 'fail2ban_postfix_sasl_ignoreip', '__fail2ban_address_pattern')
+NAMES = THRESHOLDS + ('fail2ban_postfix_sasl_ports', 'fail2ban_postfix_sasl_ignoreip', '__fail2ban_address_pattern',
+                      'fail2ban_log_to_journal')
 
 
 def fail2ban_problems(variables):
@@ -33,6 +34,9 @@ def fail2ban_problems(variables):
     if bad_addresses:
         problems.append('fail2ban settings: fail2ban_postfix_sasl_ignoreip takes IPv4 or IPv6 addresses or networks (wrong: %s).'
                         % shown(bad_addresses))
+    if not is_boolean(v['fail2ban_log_to_journal']):
+        problems.append('fail2ban settings: fail2ban_log_to_journal is true (fail2ban logs to the journal) or false '
+                        '(got %s).' % shown([v['fail2ban_log_to_journal']]))
     return problems
 
 

@@ -10,12 +10,11 @@ __metaclass__ = type
 
 import re
 
-from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.module_utils.six import integer_types, string_types
 
 from ansible_collections.mailstack.sasl_postfix.plugins.filter.line_break_names import has_line_break
 from ansible_collections.mailstack.sasl_postfix.plugins.plugin_utils._checks import (
-    as_bool, as_int, as_list, as_text, is_list, joined, matches, shown, variables_of)
+    as_bool, as_int, as_list, as_text, is_boolean, is_list, joined, matches, shown, variables_of)
 
 NAMES = (
     'postfix_main_cf_extra',
@@ -229,18 +228,9 @@ def _submission(v):
     return problems
 
 
-def _is_boolean(value):
-    """Whether a value is one Ansible reads as a boolean (true, false, yes, no, on, off, 1, 0, ...)."""
-    try:
-        boolean(value, strict=True)
-    except TypeError:
-        return False
-    return True
-
-
 def _client_privacy(v):
     hide = v['postfix_submission_hide_client_session']
-    if not _is_boolean(hide):
+    if not is_boolean(hide):
         return ['postfix_submission_hide_client_session is true (the Received header of 587 and 465 does not name the '
                 'client) or false (got %s).' % shown([hide])]
     name = v['postfix_myhostname']
@@ -255,7 +245,7 @@ def _client_privacy(v):
 
 def _log_sasl_login(v):
     value = v['postfix_submission_log_sasl_login']
-    if _is_boolean(value):
+    if is_boolean(value):
         return []
     return ['postfix_submission_log_sasl_login is true (587 and 465 log the login of each recipient) or false '
             '(got %s).' % shown([value])]

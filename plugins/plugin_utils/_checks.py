@@ -45,6 +45,15 @@ def as_bool(value):
     return boolean(value, strict=False)
 
 
+def is_boolean(value):
+    """Whether a value is one Ansible reads as a boolean (true, false, yes, no, on, off, 1, 0, ...)."""
+    try:
+        boolean(value, strict=True)
+    except TypeError:
+        return False
+    return True
+
+
 def as_int(value):
     """A value as the `int` filter reads it: a number, or 0 when it is none."""
     try:

@@ -24,6 +24,7 @@ GOOD = {
     'fail2ban_postfix_sasl_ports': [25, 465, 587],
     'fail2ban_postfix_sasl_ignoreip': [],
     '__fail2ban_address_pattern': ADDRESS_PATTERN,
+    'fail2ban_log_to_journal': False,
 }
 
 # case -> (variables that differ from GOOD, a piece of the problem expected or None)
@@ -39,6 +40,10 @@ CASES = {
     'no port': ({'fail2ban_postfix_sasl_ports': []}, 'fail2ban_postfix_sasl_ports must list ports from 1 to 65535 (it is empty).'),
     'port 0 and a name': ({'fail2ban_postfix_sasl_ports': [25, 0, 'smtp']}, '(wrong: 0, "smtp")'),
     'port 65536': ({'fail2ban_postfix_sasl_ports': [65536]}, '(wrong: 65536)'),
+    'bans to the journal': ({'fail2ban_log_to_journal': 'yes'}, None),
+    'a log target that is no boolean': ({'fail2ban_log_to_journal': 'journal'},
+                                        'fail2ban settings: fail2ban_log_to_journal is true (fail2ban logs to the '
+                                        'journal) or false (got "journal").'),
     'a host name': ({'fail2ban_postfix_sasl_ignoreip': ['mx.example.org']},
                     'fail2ban settings: fail2ban_postfix_sasl_ignoreip takes IPv4 or IPv6 addresses or networks (wrong: '
                     '"mx.example.org").'),
