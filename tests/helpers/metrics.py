@@ -3,6 +3,7 @@
 import importlib.machinery
 import importlib.util
 import os
+import re
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EXPORTER = os.path.join(REPO_ROOT, 'roles', 'metrics', 'files', 'mailstack-metrics-exporter')
@@ -14,3 +15,30 @@ def load_exporter():
     module = importlib.util.module_from_spec(importlib.util.spec_from_loader(loader.name, loader))
     loader.exec_module(module)
     return module
+
+
+# One sample of the Prometheus text format: name, optional {labels}, value.
+SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
+LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)",?')
+UNESCAPE = {'\\\\': '\\', '\\"': '"', '\\n': '\n'}
+
+
+def parse_exposition(text):
+    """{(metric name, ((label, value), ...) sorted): value} of a Prometheus text exposition."""
+    samples = {}
+    for line in text.splitlines():
+        if not line or line.startswith('#'):
+            continue
+        match = SAMPLE.match(line)
+        if not match:
+            raise ValueError('not a sample line: %r' % line)
+        name, labels, value = match.groups()
+        pairs = tuple(sorted((label, re.sub(r'\\[\\"n]', lambda m: UNESCAPE[m.group(0)], raw))
+                             for label, raw in LABEL.findall(labels or '')))
+        samples[(name, pairs)] = float(value)
+    return samples
+
+
+def series(name, **labels):
+    """The key of one series in parse_exposition's result."""
+    return (name, tuple(sorted(labels.items())))

@@ -8,6 +8,8 @@ the server unchanged) or one of:
   @EHLO      EHLO, records the advertised extensions
   @STARTTLS  STARTTLS, the TLS handshake (no certificate check: the server is
              self-signed), then EHLO again
+  @DATA text DATA, then the message `text` (header, blank line, body; line
+             ends as \n), ended with a dot: the reply is the one to the dot
 
 Prints one JSON object: the greeting and, per step, the reply code and text.
 A dropped connection is recorded as code -1 and ends the dialogue. Given a
@@ -62,6 +64,8 @@ def run(program):
                     ehlo_code = client.ehlo(program.get('helo', 'attacker.example.net'))[0]
                     entry['ehlo_after_tls'] = ehlo_code
                     entry['features'] = dict(client.esmtp_features)
+            elif step.startswith('@DATA '):
+                code, message = client.data(step[len('@DATA '):])
             else:
                 client.putcmd(step)
                 code, message = client.getreply()
