@@ -137,23 +137,34 @@ CLASSIFY = {
         SMTPD, 'NOQUEUE: reject: RCPT from localhost[127.0.0.1]: 450 4.7.1 <limited@example.net>: Recipient address '
                'rejected: Send limit reached, try again later; from=<bob@example.test> to=<limited@example.net> '
                'proto=ESMTP helo=<vm>',
-        {'event': 'send_limit_refusal', 'pid': '7', 'qid': 'NOQUEUE'}),
+        {'event': 'send_limit_refusal', 'pid': '7', 'qid': 'NOQUEUE', 'login': None}),
     'a send-limit refusal of a later recipient': (
         SMTPD, '66B063269C8: reject: RCPT from localhost[127.0.0.1]: 450 4.7.1 <limited@example.net>: Recipient '
                'address rejected: Send limit reached, try again later; from=<bob@example.test> '
                'to=<limited@example.net> proto=ESMTP helo=<vm>',
-        {'event': 'send_limit_refusal', 'pid': '7', 'qid': '66B063269C8'}),
+        {'event': 'send_limit_refusal', 'pid': '7', 'qid': '66B063269C8', 'login': None}),
     # The same from Debian 12's policyd-rate-limit 1.0.1 itself (limit 2 an hour, a 3rd recipient).
     'policyd-rate-limit refusing a later recipient': (
         SMTPD, '0BF793269BF: reject: RCPT from localhost[127.0.0.1]: 450 4.7.1 <r3@example.net>: Recipient address '
                'rejected: Send limit reached, try again later; from=<alice@example.test> to=<r3@example.net> '
                'proto=ESMTP helo=<vm>',
-        {'event': 'send_limit_refusal', 'pid': '7', 'qid': '0BF793269BF'}),
+        {'event': 'send_limit_refusal', 'pid': '7', 'qid': '0BF793269BF', 'login': None}),
     'policyd-rate-limit refusing a first recipient': (
         SMTPD, 'NOQUEUE: reject: RCPT from localhost[127.0.0.1]: 450 4.7.1 <r4@example.net>: Recipient address '
                'rejected: Send limit reached, try again later; from=<alice@example.test> to=<r4@example.net> '
                'proto=ESMTP helo=<vm>',
-        {'event': 'send_limit_refusal', 'pid': '7', 'qid': 'NOQUEUE'}),
+        {'event': 'send_limit_refusal', 'pid': '7', 'qid': 'NOQUEUE', 'login': None}),
+    # Postfix 3.10 (Debian 13, policyd-rate-limit 1.2.0) ends the record with the login: seen in Molecule.
+    'a 3.10 refusal of a first recipient names its login': (
+        'postfix/submission/smtpd', 'NOQUEUE: reject: RCPT from unknown[127.0.0.1]: 450 4.7.1 <r0@example.net>: '
+        'Recipient address rejected: Send limit reached, try again later; from=<bob@other.test> to=<r0@example.net> '
+        'proto=ESMTP helo=<attacker.example.net> sasl_method=PLAIN sasl_username=bob@other.test',
+        {'event': 'send_limit_refusal', 'pid': '7', 'qid': 'NOQUEUE', 'login': 'bob@other.test'}),
+    'a HELO cannot fake the login of a 3.10 record': (
+        SMTPD, 'NOQUEUE: reject: RCPT from localhost[127.0.0.1]: 450 4.7.1 <r4@example.net>: Recipient address '
+               'rejected: Send limit reached, try again later; from=<alice@example.test> to=<r4@example.net> '
+               'proto=ESMTP helo=<vm sasl_method=PLAIN sasl_username=carol@example.test>',
+        {'event': 'send_limit_refusal', 'pid': '7', 'qid': 'NOQUEUE', 'login': None}),
     'another refusal is not a send-limit refusal': (
         SMTPD, 'NOQUEUE: reject: RCPT from localhost[127.0.0.1]: 554 5.7.1 <e@example.net>: Recipient address '
                'rejected: Access denied; from=<x@example.test> to=<e@example.net> proto=ESMTP helo=<vm>', None),
@@ -344,6 +355,16 @@ def test_without_the_info_line_a_first_recipient_refusal_has_no_login(tmp_path):
     metrics = count(session_entries(without_info=True), config(tmp_path))
     assert metrics.counters[REFUSALS] == {('bob@example.test',): 1, ('',): 1}
     assert metrics.counters[MESSAGES] == EXPECTED_SESSION[MESSAGES]
+
+
+def test_a_310_refusal_counts_for_the_login_its_record_names(tmp_path):
+    """Postfix 3.10 names the login in the reject record itself: no INFO line, no queue ID needed."""
+    lines = ['2026-12-04 04:55:01 mx postfix/submission/smtpd[9]: connect from unknown[127.0.0.1]',
+             '2026-12-04 04:55:02 mx postfix/submission/smtpd[9]: NOQUEUE: reject: RCPT from unknown[127.0.0.1]: 450 '
+             '4.7.1 <r0@example.net>: Recipient address rejected: %s; from=<bob@example.test> to=<r0@example.net> '
+             'proto=ESMTP helo=<vm> sasl_method=PLAIN sasl_username=bob@example.test' % LIMIT]
+    metrics = count(journal_entries(lines), config(tmp_path))
+    assert metrics.counters[REFUSALS] == {('bob@example.test',): 1}
 
 
 def test_without_a_logins_list_no_failure_names_a_login(tmp_path):

@@ -13,6 +13,9 @@ given as __postfix_mail_version, as tasks/converge.yml gives it). Then:
   as cleanup sees it), runs the table over Received headers as Postfix 3.7's
   smtpd writes them (TLS session, the login, folded lines): the header of
   this host loses everything before "by", the others stay as they are.
+The same renders give the INFO line of postfix_submission_log_sasl_login:
+before 3.10 the submission services check the role's regexp table (run by
+postmap here) before the policy services; from 3.10 on, nothing.
 """
 
 import json
@@ -52,6 +55,12 @@ CASES = {
     '3.7 own nested_header_checks': {'__postfix_mail_version': '3.7.11',
                                      'postfix_main_cf_extra': {'header_checks': 'regexp:/etc/postfix/header_checks',
                                                                'nested_header_checks': ''}},
+    '3.7 login logged': {'__postfix_mail_version': '3.7.11', 'postfix_submission_log_sasl_login': True,
+                         'postfix_submission_policy_services': ['unix:ratelimit/policy']},
+    # Read by this machine's 3.7 postconf, which does not know 3.10's smtpd_hide_client_session.
+    '3.10 login logged': {'__postfix_mail_version': '3.10.5', 'postfix_submission_log_sasl_login': True,
+                          'postfix_submission_policy_services': ['unix:ratelimit/policy'],
+                          'postfix_submission_hide_client_session': False},
     '3.7 host name with a parameter': {'__postfix_mail_version': '3.7.11', 'postfix_myhostname': 'mx.$mydomain'},
     '3.7 host name with a hyphen and an underscore': {'__postfix_mail_version': '3.7.11',
                                                       'postfix_myhostname': 'm-x_1.example.org'},
@@ -75,7 +84,8 @@ RENDER = """    - ansible.builtin.template:
         mode: "0644"
       vars: {variables}
     - ansible.builtin.copy:
-        content: "{{{{ {{'privacy': __postfix_submission_privacy, 'files': __postfix_submission_privacy_files}} | to_json }}}}"
+        content: "{{{{ {{'privacy': __postfix_submission_privacy, 'files': __postfix_submission_privacy_files,
+                       'login_info_files': __postfix_submission_login_info_files}} | to_json }}}}"
         dest: {out}/result.json
         mode: "0644"
       vars: {variables}
@@ -320,3 +330,47 @@ def test_the_dots_of_the_host_name_are_literal(rendered, tmp_path):
     header = _received('m-x_1.example.org')
     assert _postmap_header(tmp_path, table, header) == 'REPLACE ' + _by_part(header)
     assert _postmap_header(tmp_path, table, _received('m-x_1xexample.org')) is None
+
+
+# --- the login of each recipient (postfix_submission_log_sasl_login) -------------
+
+LOGIN_INFO = '/etc/postfix/submission_login_info'
+
+
+def _recipient_restrictions(master_cf, tmp_path):
+    """{service: smtpd_recipient_restrictions} of the submission services, as this machine's postconf reads them."""
+    config_dir = tmp_path / 'etc'
+    config_dir.mkdir()
+    (config_dir / 'main.cf').write_text('compatibility_level = 3.6\nmyhostname = %s\n' % HOSTNAME)
+    (config_dir / 'master.cf').write_text(master_cf)
+    settled(config_dir / 'main.cf', config_dir / 'master.cf')
+    proc = subprocess.run(['postconf', '-c', str(config_dir), '-P'], capture_output=True, text=True, check=True,
+                          env=dict(os.environ, LANG='C', LC_ALL='C'))
+    assert proc.stderr == ''
+    return {line.split('/')[0]: line.split(' = ', 1)[1] for line in proc.stdout.splitlines()
+            if '/inet/smtpd_recipient_restrictions = ' in line}
+
+
+def test_before_3_10_each_recipient_logs_its_login_before_the_policy_service(rendered, tmp_path):
+    master_cf, result = rendered['3.7 login logged']
+    expected = 'check_sasl_access regexp:%s, check_policy_service unix:ratelimit/policy' % LOGIN_INFO
+    assert _recipient_restrictions(master_cf, tmp_path) == {'submission': expected, 'submissions': expected}
+    [table] = result['login_info_files']
+    assert (table['path'], table['mode'], table['owner']) == (LOGIN_INFO, '0644', 'root')
+    path = tmp_path / 'submission_login_info'
+    path.write_text(table['content'])
+    for login in ('bob@other.test', 'alice'):
+        proc = subprocess.run(['postmap', '-c', str(tmp_path / 'etc'), '-q', login, 'regexp:%s' % path],
+                              capture_output=True, text=True, check=True, env=dict(os.environ, LANG='C', LC_ALL='C'))
+        assert proc.stdout == 'INFO mailstack_login=%s\n' % login
+
+
+@pytest.mark.parametrize('case', ['3.10 login logged', '3.7'])
+def test_from_3_10_on_or_when_off_no_login_is_logged(rendered, tmp_path, case):
+    """3.10 ends its reject records with the login; off, the policy services alone (or nothing) remain."""
+    master_cf, result = rendered[case]
+    restrictions = _recipient_restrictions(master_cf, tmp_path)
+    assert 'check_sasl_access' not in master_cf
+    assert restrictions == ({'submission': 'check_policy_service unix:ratelimit/policy',
+                             'submissions': 'check_policy_service unix:ratelimit/policy'} if case != '3.7' else {})
+    assert result['login_info_files'] == [{'path': LOGIN_INFO, 'state': 'absent'}]
