@@ -34,6 +34,14 @@ git worktree of an older commit, to compare before and after):
   CONTAINERS_CONF=$PWD/tests/hosts/containers.conf PATH=$PWD/.venv/bin:$PATH \\
     .venv/bin/python bench/auth_load.py --side-by-side --sessions 400 --concurrency 50 --rounds 2
 
+Metrics on and off (--metrics-on-off): the same, with two containers both
+deployed by the roles, one without and one with the metrics role
+(metrics_enabled: true: the exporter follows the journal during the load);
+the ratio printed is on/off:
+
+  CONTAINERS_CONF=$PWD/tests/hosts/containers.conf PATH=$PWD/.venv/bin:$PATH \\
+    .venv/bin/python bench/auth_load.py --metrics-on-off --sessions 400 --concurrency 50 --rounds 3
+
 The password is random for each run and reaches the load client in the
 environment (BENCH_AUTH_PASSWORD), never on a command line.
 """
@@ -221,14 +229,14 @@ def _deploy_stock(name, args, env):
     _podman('exec', '-i', '-e', 'BENCH_AUTH_PASSWORD', name, 'bash', '-s', input=script, env=env)
 
 
-def _deploy_role(name, args, env, workdir):
+def _deploy_role(name, args, env, workdir, extra_vars=None):
     checkout = os.path.abspath(args.checkout or REPO)
-    collections = os.path.join(workdir, 'collections')
+    collections = os.path.join(workdir, name, 'collections')
     os.makedirs(os.path.join(collections, 'ansible_collections', 'mailstack'))
     os.symlink(checkout, os.path.join(collections, 'ansible_collections', 'mailstack', 'sasl_postfix'))
-    inventory = os.path.join(workdir, 'inventory.json')
+    inventory = os.path.join(workdir, name, 'inventory.json')
     with open(inventory, 'w', encoding='utf-8') as handle:
-        json.dump({'submission_servers': {'hosts': {name: {
+        json.dump({'submission_servers': {'hosts': {name: dict(extra_vars or {}, **{
             'ansible_connection': 'containers.podman.podman',
             'ansible_python_interpreter': '/usr/bin/python3',
             'ansible_become': False,
@@ -240,7 +248,7 @@ def _deploy_role(name, args, env, workdir):
             'sasl_users_default_realm': REALM,
             'sasl_users_list': [{'name': args.user,
                                  'password': "{{ lookup('ansible.builtin.env', 'BENCH_AUTH_PASSWORD') }}"}],
-        }}}}, handle)
+        })}}}, handle)
     role_env = dict(env, ANSIBLE_COLLECTIONS_PATH=collections, ANSIBLE_NOCOLOR='true')
     # The podman connection plugin comes from the venv's `ansible` package.
     proc = subprocess.run(['ansible-playbook', '-i', inventory, os.path.join(checkout, 'playbooks', 'submission_server.yml')],
@@ -258,30 +266,40 @@ def _load_round(name, args, env):
 
 
 def _side_by_side(args):
+    """stock Debian Postfix vs the roles, or (--metrics-on-off) the roles without and with the metrics role."""
     env = dict(os.environ, BENCH_AUTH_PASSWORD=secrets.token_urlsafe(18))
     env.setdefault('CONTAINERS_CONF', os.path.join(REPO, 'tests', 'hosts', 'containers.conf'))
     network = BENCH_PREFIX
-    stock, role = BENCH_PREFIX + '-stock', BENCH_PREFIX + '-role'
+    if args.metrics_on_off:
+        containers = {'off': BENCH_PREFIX + '-metrics-off', 'on': BENCH_PREFIX + '-metrics-on'}
+    else:
+        containers = {'stock': BENCH_PREFIX + '-stock', 'role': BENCH_PREFIX + '-role'}
     workdir = tempfile.mkdtemp(prefix='bench-auth-')
     try:
         _podman('network', 'create', network, env=env)
-        for name in (stock, role):
+        for name in containers.values():
             _start_container(name, network, env)
-        start = time.monotonic()
-        _deploy_stock(stock, args, env)
-        print('stock Debian Postfix deployed in %.0f s' % (time.monotonic() - start))
-        start = time.monotonic()
-        _deploy_role(role, args, env, workdir)
-        print('roles deployed in %.0f s (%s)' % (time.monotonic() - start, args.checkout or 'this checkout'))
-        _report_rounds(args, {'stock': stock, 'role': role}, env)
+        for label, name in containers.items():
+            start = time.monotonic()
+            if label == 'stock':
+                _deploy_stock(name, args, env)
+                print('stock Debian Postfix deployed in %.0f s' % (time.monotonic() - start))
+                continue
+            extra = {'metrics_enabled': label == 'on'} if args.metrics_on_off else {}
+            _deploy_role(name, args, env, workdir, extra)
+            print('roles deployed in %.0f s (%s%s)' % (time.monotonic() - start, args.checkout or 'this checkout',
+                                                       ', metrics ' + label if args.metrics_on_off else ''))
+        _report_rounds(args, containers, env)
     finally:
-        for name in (stock, role):
+        for name in containers.values():
             _podman('rm', '--force', '--time', '0', name, env=env, check=False)
         _podman('network', 'rm', network, env=env, check=False)
         subprocess.run(['rm', '-rf', workdir], check=False)
 
 
 def _report_rounds(args, containers, env):
+    """ROUNDS rounds of the same load in each container, alternating; the ratio is the second to the first."""
+    baseline, candidate = list(containers)
     print('load: %d STARTTLS + AUTH PLAIN sessions, %d concurrent, port %d, inside each container to 127.0.0.1'
           % (args.sessions, args.concurrency, args.port))
     print('%-6s %-6s %12s %8s %8s %9s' % ('round', 'target', 'sessions/s', 'p50 ms', 'p95 ms', 'failures'))
@@ -293,12 +311,14 @@ def _report_rounds(args, containers, env):
             print('%-6d %-6s %12.1f %8.0f %8.0f %9d' % (
                 round_number, label, result['sessions_per_s'], result['p50_ms'] or 0, result['p95_ms'] or 0,
                 len(result['failures'])))
-        ratio = totals['role'][-1]['sessions_per_s'] / max(totals['stock'][-1]['sessions_per_s'], 1e-9)
-        print('round %d: role/stock = %.2fx' % (round_number, ratio))
+        ratio = totals[candidate][-1]['sessions_per_s'] / max(totals[baseline][-1]['sessions_per_s'], 1e-9)
+        print('round %d: %s/%s = %.2fx' % (round_number, candidate, baseline, ratio))
     mean = {label: sum(r['sessions_per_s'] for r in results) / len(results) for label, results in totals.items()}
-    print('mean sessions/s: stock %.1f, role %.1f; role/stock = %.2fx; failures: stock %d, role %d' % (
-        mean['stock'], mean['role'], mean['role'] / max(mean['stock'], 1e-9),
-        sum(len(r['failures']) for r in totals['stock']), sum(len(r['failures']) for r in totals['role'])))
+    print('mean sessions/s: %s %.1f, %s %.1f; %s/%s = %.2fx; failures: %s %d, %s %d' % (
+        baseline, mean[baseline], candidate, mean[candidate], candidate, baseline,
+        mean[candidate] / max(mean[baseline], 1e-9),
+        baseline, sum(len(r['failures']) for r in totals[baseline]),
+        candidate, sum(len(r['failures']) for r in totals[candidate])))
 
 
 def main():
@@ -313,6 +333,8 @@ def main():
     parser.add_argument('--container', help='run inside this podman container (against its 127.0.0.1)')
     parser.add_argument('--side-by-side', action='store_true',
                         help='stock Debian Postfix and the roles\' deployment, same load, ROUNDS times')
+    parser.add_argument('--metrics-on-off', action='store_true',
+                        help='side by side: the roles without and with the metrics role (metrics_enabled)')
     parser.add_argument('--rounds', type=int, default=2)
     parser.add_argument('--checkout', help='with --side-by-side: deploy the roles of this checkout')
     parser.add_argument('--json', action='store_true', help='print the result as JSON')
@@ -320,7 +342,7 @@ def main():
     if args.sessions < 1 or args.concurrency < 1 or not 1 <= args.timeout <= 600 or args.sessions > 10000:
         sys.exit('sessions 1..10000, concurrency >= 1, timeout 1..600')
     _check_target(args.server)
-    if args.side_by_side:
+    if args.side_by_side or args.metrics_on_off:
         _side_by_side(args)
         return
     args.password = args.password or os.environ.get('BENCH_AUTH_PASSWORD')
