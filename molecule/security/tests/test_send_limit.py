@@ -7,12 +7,17 @@ by no other test. The dialogues run inside security-server against 127.0.0.1
 every RCPT the policy service accepts counts, even though no message is sent
 (RSET). When the policy service is down, Postfix defers (451 4.3.5): never an
 unlimited send.
+The metrics role counts carol's refusals for her login: the 6th recipient of
+her message (the reject record has a queue ID) and a new message's first
+recipient (NOQUEUE: on Postfix 3.7 the login comes from the INFO line the
+postfix role adds before the policy service).
 """
 
 import time
 
 import pytest
 
+from helpers.metrics import parse_exposition
 from helpers.molecule import wait_until
 from helpers.smtp import rcpt_replies
 from security_helpers import PASSWORDS, dialog, plain
@@ -36,6 +41,20 @@ def _rcpts(server, login, count):
 def _wait_for_socket(server):
     wait_until('the policy socket %s (value: whether it is a socket)' % SOCKET,
                lambda: server.file(SOCKET).is_socket, 30)
+
+
+def _refusals(server):
+    text = server.check_output("python3 -c 'import sys, urllib.request; "
+                               "sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode())' "
+                               "http://127.0.0.1:9154/metrics")
+    return {dict(key[1])['login']: value for key, value in parse_exposition(text).items()
+            if key[0] == 'mailstack_send_limit_refusals_total'}
+
+
+@pytest.fixture(scope='module', autouse=True)
+def refusals_before(server):
+    """The send-limit refusals per login before this module's tests."""
+    return _refusals(server)
 
 
 def test_policy_service_runs_and_only_postfix_reaches_it(server):
@@ -65,6 +84,17 @@ def test_another_user_is_unaffected(server, carol_over_the_limit):
     assert [reply[0] for reply in _rcpts(server, 'dave', 2)] == [250, 250]
     # carol is still over her limit meanwhile.
     assert _rcpts(server, 'carol', 1)[0][0] == 450
+
+
+def test_the_metrics_count_carols_two_refusals_for_her_login(server, carol_over_the_limit, refusals_before):
+    assert carol_over_the_limit[1][LIMIT][0] == 450
+    # Postfix 3.7 logs a first recipient's refusal without the login: the INFO line before it names her.
+    assert server.check_output('journalctl --no-pager -o cat -t postfix/submission/smtpd '
+                               '-g "^NOQUEUE: info: RCPT .*: mailstack_login=carol; from=<carol@mailstack.test>"')
+    expected = dict(refusals_before)
+    expected['carol@mailstack.test'] += 2
+    wait_until('the send-limit refusals per login (value: the scrape)', lambda: _refusals(server), 30,
+               until=lambda value: value == expected)
 
 
 def test_the_limit_resets_after_its_window(server, carol_over_the_limit):
