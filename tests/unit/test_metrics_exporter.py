@@ -936,7 +936,7 @@ def test_counter_deltas(before, after, expected):
 T_SUMMARY = 1_796_256_000  # 2026-12-03 00:00 UTC
 
 SUMMARY_OF_THE_SESSION = """\
-From 2026-12-03 00:00 UTC to 2026-12-04 00:00 UTC.
+Counted from 2026-12-03 00:00 UTC to 2026-12-04 00:00 UTC.
 
 Failed SMTP AUTH: 8
   by login: (other names) 5, alice@example.test 3
@@ -975,7 +975,7 @@ def test_the_summary_saves_a_snapshot_and_counts_from_it_the_next_day(tmp_path, 
     daemon.save()
     assert exporter.summary(cfg, snapshot, clock=lambda: T_SUMMARY + 86400) == 0
     second = capsys.readouterr().out
-    assert second.startswith('From 2026-12-03 00:00 UTC to 2026-12-04 00:00 UTC.\n\nFailed SMTP AUTH: 0\n'
+    assert second.startswith('Counted from 2026-12-03 00:00 UTC to 2026-12-04 00:00 UTC.\n\nFailed SMTP AUTH: 0\n'
                              'Successful SMTP AUTH: 5\nMessages from logged-in users: 3 to 4 recipients\n')
     assert 'Send-limit refusals: bob@example.test 2\n' in second
 
@@ -1002,6 +1002,8 @@ def test_the_summary_message_exactly():
                                        'postmaster@example.test', 'mx.example.test', T_SUMMARY, T_SUMMARY + 86400,
                                        message_id='<summary.1@mx.example.test>')
     assert message.as_bytes().decode('ascii') == MESSAGE_OF_THE_SESSION
+    # An mbox delivery would quote a body line beginning with "From " (">From ").
+    assert not re.search(r'(?m)^From ', SUMMARY_OF_THE_SESSION)
 
 
 def test_the_first_summary_message_and_a_login_that_is_not_ascii():
