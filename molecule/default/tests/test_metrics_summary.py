@@ -79,8 +79,9 @@ def _run_summary(box, myhostname):
     run = box.run('systemctl start %s' % SERVICE)
     assert run.rc == 0, run.stderr + journal()
     assert box.check_output('systemctl show -p Result --value %s' % SERVICE) == 'success', journal()
+    # pickup takes it at once when postdrop's wake-up reaches it, else at its next scan of the maildrop (60 s).
     summaries = wait_until('summary %d in %s (value: the summaries there)' % (before + 1, MAILBOX),
-                           lambda: _summaries(box, myhostname), 60, until=lambda found: _complete(found, before),
+                           lambda: _summaries(box, myhostname), 90, until=lambda found: _complete(found, before),
                            diagnose=journal)
     raw, message = summaries[-1]
     subject = SUBJECT.match(str(message['Subject']))
