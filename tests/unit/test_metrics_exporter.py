@@ -1107,7 +1107,7 @@ def test_a_summary_sendmail_refused_leaves_the_snapshot_for_the_next_run(tmp_pat
     # The next day's run covers both days, from the snapshot the failed run left.
     cfg = summary_config(tmp_path)  # sendmail takes messages again
     assert exporter.summary(cfg, str(snapshot), 'postmaster@example.test', clock=lambda: T_SUMMARY + 2 * 86400) == 0
-    subjects = [re.search(r'^Subject: (.*)$', message, re.M).group(1) for _, message in sent(tmp_path)]
+    subjects = [re.search(r'^Subject: (.*)$', message, re.M).group(1) for args, message in sent(tmp_path)]
     assert subjects == ['Mail summary for mx.example.test: the beginning to 2026-12-03 00:00 UTC',
                         'Mail summary for mx.example.test: 2026-12-03 00:00 UTC to 2026-12-04 00:00 UTC',
                         'Mail summary for mx.example.test: 2026-12-03 00:00 UTC to 2026-12-05 00:00 UTC']
