@@ -79,7 +79,8 @@ def _run_summary(box, myhostname):
     run = box.run('systemctl start %s' % SERVICE)
     assert run.rc == 0, run.stderr + journal()
     assert box.check_output('systemctl show -p Result --value %s' % SERVICE) == 'success', journal()
-    # pickup takes it at once when postdrop's wake-up reaches it, else at its next scan of the maildrop (60 s).
+    # pickup takes it at once when postdrop's wake-up (the public/pickup socket) reaches it, else at its next scan
+    # of the maildrop (60 s).
     summaries = wait_until('summary %d in %s (value: the summaries there)' % (before + 1, MAILBOX),
                            lambda: _summaries(box, myhostname), 90, until=lambda found: _complete(found, before),
                            diagnose=journal)
