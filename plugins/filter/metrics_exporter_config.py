@@ -16,7 +16,8 @@ from ansible_collections.mailstack.sasl_postfix.plugins.plugin_utils._sasl_users
 NAMES = ('metrics_listen_address', 'metrics_listen_port', 'metrics_ipv4_prefix', 'metrics_ipv6_prefix',
          'metrics_max_networks', 'metrics_postfix_unit', 'state_file', 'logins_file',
          'sasl_users_list', 'sasl_users_backend', 'sasl_users_default_realm',
-         'send_limit_enabled', 'send_limit_message', 'fail2ban_enabled', 'cyrus_sasl_pwcheck_method')
+         'send_limit_enabled', 'send_limit_message', 'fail2ban_enabled', 'cyrus_sasl_pwcheck_method',
+         'metrics_summary_recipient', 'metrics_summary_sender')
 # The systemd units of the services Postfix asks, when the playbook runs their roles.
 SEND_LIMIT_UNIT = 'policyd-rate-limit.service'
 SASLAUTHD_UNIT = 'saslauthd.service'
@@ -61,6 +62,9 @@ def metrics_exporter_config(variables):
         'logins_file': as_text(v['logins_file']),
         'send_limit_message': as_text(v['send_limit_message']) if send_limit else None,
         'services': services,
+        # The daily summary's addresses (--summary ... --mail); None: no recipient, the default sender.
+        'summary_recipient': as_text(v['metrics_summary_recipient']) if v['metrics_summary_recipient'] else None,
+        'summary_sender': as_text(v['metrics_summary_sender']) if v['metrics_summary_sender'] else None,
     }
     logins = _logins(users, as_text(v['sasl_users_backend']), as_text(v['sasl_users_default_realm'] or ''))
     return {'config': config, 'logins': logins}

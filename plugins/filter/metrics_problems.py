@@ -11,9 +11,10 @@ __metaclass__ = type
 import ipaddress
 import re
 
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.module_utils.six import integer_types, string_types
 
-from ansible_collections.mailstack.sasl_postfix.plugins.plugin_utils._checks import as_text, shown, variables_of
+from ansible_collections.mailstack.sasl_postfix.plugins.plugin_utils._checks import as_bool, as_text, shown, variables_of
 
 # name -> (lowest, highest): whole numbers (a string of digits is one, as the role's `| int` reads it).
 NUMBERS = {
@@ -30,10 +31,20 @@ NUMBERS = {
 }
 DURATIONS = ('metrics_alert_auth_window', 'metrics_alert_sending_window', 'metrics_alert_sending_baseline',
              'metrics_alert_deferred_window', 'metrics_alert_down_for')
-NAMES = ('metrics_listen_address', 'metrics_postfix_unit', 'metrics_alert_rules_path') + tuple(NUMBERS) + DURATIONS
+# The daily summary (mailed by a timer).
+SUMMARY = ('metrics_summary_enabled', 'metrics_summary_recipient', 'metrics_summary_sender',
+           'metrics_summary_on_calendar')
+NAMES = ('metrics_listen_address', 'metrics_postfix_unit', 'metrics_alert_rules_path') + tuple(NUMBERS) + DURATIONS \
+    + SUMMARY
 UNIT = re.compile(r'[A-Za-z0-9:_.@-]+\.service\Z')
 # A Prometheus duration (units in this order, each at most once), not 0.
 DURATION = re.compile(r'(?=.)([0-9]+y)?([0-9]+w)?([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?([0-9]+ms)?\Z')
+# One mail address: an RFC 5322 dot-atom local part, @, a domain name (no display name, comment, quotes or blank).
+ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+LABEL = r'[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?'
+ADDRESS = re.compile(r'%s(\.%s)*@%s(\.%s)*\Z' % (ATOM, ATOM, LABEL, LABEL))
+# A systemd calendar event is checked on the host (systemd-analyze calendar); here only its shape.
+CONTROL = re.compile(r'[\x00-\x1f\x7f]')
 
 
 def _whole(value):
@@ -78,6 +89,43 @@ def metrics_problems(variables):
         if not isinstance(value, string_types) or not DURATION.match(value) or not re.search(r'[1-9]', value):
             problems.append('%s is a Prometheus duration longer than 0, such as 10m, 1h or 7d (got %s).'
                             % (name, shown([value])))
+    return problems + _summary_problems(v)
+
+
+def _is_boolean(value):
+    """Whether a value is one Ansible reads as a boolean (true, false, yes, no, on, off, 1, 0, ...)."""
+    try:
+        boolean(value, strict=True)
+    except TypeError:
+        return False
+    return True
+
+
+def _is_address(value):
+    return isinstance(value, string_types) and ADDRESS.match(value) is not None
+
+
+def _summary_problems(v):
+    problems = []
+    enabled = v['metrics_summary_enabled']
+    if not _is_boolean(enabled):
+        problems.append('metrics_summary_enabled is true (mail a daily summary) or false (got %s).' % shown([enabled]))
+    recipient = v['metrics_summary_recipient']
+    if recipient in (None, ''):
+        if _is_boolean(enabled) and as_bool(enabled):
+            problems.append('metrics_summary_recipient is needed with metrics_summary_enabled: the mail address the '
+                            'daily summary is sent to, such as postmaster@example.org (got %s).' % shown([recipient]))
+    elif not _is_address(recipient):
+        problems.append('metrics_summary_recipient is one mail address such as postmaster@example.org, without a '
+                        'name, blank or line break (got %s).' % shown([recipient]))
+    sender = v['metrics_summary_sender']
+    if sender not in (None, '') and not _is_address(sender):
+        problems.append('metrics_summary_sender is empty (mailstack-metrics@ Postfix\'s myhostname) or one mail '
+                        'address such as reports@example.org (got %s).' % shown([sender]))
+    calendar = v['metrics_summary_on_calendar']
+    if not isinstance(calendar, string_types) or not calendar.strip() or CONTROL.search(calendar):
+        problems.append('metrics_summary_on_calendar is a systemd calendar event on one line, such as '
+                        '"*-*-* 06:00:00" or "daily" (got %s).' % shown([calendar]))
     return problems
 
 

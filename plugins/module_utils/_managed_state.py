@@ -7,9 +7,10 @@
 
 One call converges, in this order: the packages (when one is missing,
 nothing else), the self-signed TLS pair, the files, main.cf and master.cf as
-a validated pair, the aliases, the files to remove (after the configuration
-that named them), the users' groups and the services; then it says what
-Postfix needs (postfix_action).
+a validated pair, the aliases, the services to stop or disable, the files to
+remove (after the configuration that named them, and after the units whose
+file may be one of them), the users' groups and the other services; then it
+says what Postfix needs (postfix_action).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -81,8 +82,27 @@ def _part(spec, drop=()):
     return dict((key, value) for key, value in spec.items() if key not in drop)
 
 
+def stops_first(item):
+    """Whether a `services` item stops or disables its unit. Those come before the files to remove: the unit's own
+    file may be one of them, and systemctl cannot disable a unit whose file is gone (its symlinks would stay)."""
+    return item.get('state') == 'stopped' or item.get('enabled') is False
+
+
+def converge_services(module, items, check_mode, result):
+    """Bring each unit of `items` to its wanted state, noted in result['services']; returns the units started."""
+    started = []
+    for item in items:
+        unit = ensure_unit(module, item['name'], item['state'], item['enabled'], check_mode)
+        result['services'][item['name']] = unit
+        result['changed'] = result['changed'] or unit['changed']
+        if unit['started']:
+            started.append(item['name'])
+    return started
+
+
 def run_managed_state(module):
-    """packages -> tls_selfsigned -> files -> postfix_config -> aliases -> files to remove -> groups -> services."""
+    """packages -> tls_selfsigned -> files -> postfix_config -> aliases -> services to stop or disable -> files to
+    remove -> groups -> the other services."""
     p, check_mode = module.params, module.check_mode
     hide_secrets(module, p['files'])
     check_controller_options(p)
@@ -114,6 +134,8 @@ def run_managed_state(module):
         spec = _part(p['aliases'], CONTROLLER_OPTIONS['aliases'])
         spec['maps'] = spec.get('maps') or ['hash:%s' % spec['path']]
         aliases = take('aliases', converge_aliases(module, spec, check_mode))
+    result['services'] = {}
+    started = converge_services(module, [item for item in p['services'] if stops_first(item)], check_mode, result)
     removed = converge_files(module, absent, check_mode)
     files = dict(changed=files['changed'] or removed['changed'], files=dict(files['files'], **removed['files']),
                  diff=files['diff'] + removed['diff'])
@@ -129,13 +151,8 @@ def run_managed_state(module):
         postfix_groups_added = postfix_groups_added or (item['user'] == POSTFIX_USER and bool(added))
     result['changed'] = result['changed'] or bool(result['groups_changed'])
 
-    result['services'] = {}
-    postfix_started = False
-    for item in p['services']:
-        unit = ensure_unit(module, item['name'], item['state'], item['enabled'], check_mode)
-        result['services'][item['name']] = unit
-        result['changed'] = result['changed'] or unit['changed']
-        postfix_started = postfix_started or (unit['started'] and is_postfix_unit(item['name']))
+    started += converge_services(module, [item for item in p['services'] if not stops_first(item)], check_mode, result)
+    postfix_started = any(is_postfix_unit(name) for name in started)
 
     result['postfix_action'] = postfix_action(config, aliases, tls, postfix_groups_added, postfix_started, files)
     if module._diff:

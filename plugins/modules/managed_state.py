@@ -15,8 +15,8 @@ description:
   - Brings everything a role manages to its wanted state in one remote call, and reports per item what changed.
     The module decides; nothing is predicted on the controller.
   - "The work is done in this order: O(packages), O(tls_selfsigned), O(files), O(postfix_config), O(aliases),
-    the O(files) with O(files[].state=absent) (after the configuration that may still name them), O(groups),
-    O(services)."
+    the O(services) to stop or disable, the O(files) with O(files[].state=absent) (after the configuration that may
+    still name them, and after the units whose file may be one of them), O(groups), the other O(services)."
   - When a package of O(packages) is not installed, nothing else is looked at or changed and RV(packages_missing)
     names the missing ones; the role installs them (with M(ansible.builtin.apt)) and runs the task again.
   - An action plugin of the same name runs on the controller first. It renders the role's templates named by
@@ -241,7 +241,9 @@ options:
         required: true
   services:
     description:
-      - systemd units started or stopped, enabled or disabled (C(systemctl)), after everything else.
+      - systemd units started or stopped, enabled or disabled (C(systemctl)). A unit to stop or disable is handled
+        before the O(files) to remove (one may be its unit file, which C(systemctl disable) needs to remove the unit's
+        symlinks), the others after everything else.
     type: list
     elements: dict
     default: []

@@ -92,3 +92,51 @@ def test_secret_contents_are_not_logged():
     assert [item['content'] for item in logged['files']] == ['NOT_LOGGING_PARAMETER', 'x', None]
     assert logged['packages'] == ['postfix']
     assert params['files'][0]['content'] == 'pw'  # the module's own parameters are untouched
+
+
+# case -> (a services item, whether it is handled before the files to remove)
+STOPS_FIRST = {
+    'started and enabled': ({'name': 'a.timer', 'state': 'started', 'enabled': True}, False),
+    'left as it is': ({'name': 'a.service', 'state': None, 'enabled': None}, False),
+    'stopped and disabled': ({'name': 'a.timer', 'state': 'stopped', 'enabled': False}, True),
+    'stopped only': ({'name': 'a.service', 'state': 'stopped', 'enabled': None}, True),
+    'disabled only': ({'name': 'a.service', 'state': None, 'enabled': False}, True),
+}
+
+
+@pytest.mark.parametrize('item, expected', STOPS_FIRST.values(), ids=list(STOPS_FIRST))
+def test_stops_first(item, expected):
+    assert ms.stops_first(item) is expected
+
+
+class _Module(object):
+    def __init__(self, params):
+        self.params = params
+        self.check_mode = False
+        self._diff = False
+        self.no_log_values = set()
+
+
+def test_a_unit_is_stopped_and_disabled_before_its_file_is_removed_and_started_after_the_files(monkeypatch):
+    """A unit file to remove must still be there when systemctl disables the unit (it reads the file's [Install]
+    section to find the symlinks); a unit to start comes after everything, its files written."""
+    calls = []
+    monkeypatch.setattr(ms, 'missing_packages', lambda module, names: [])
+    monkeypatch.setattr(ms, 'converge_files', lambda module, items, check_mode: calls.append(
+        ('files', [(item['path'], item['state']) for item in items])) or dict(changed=False, files={}, diff=[]))
+    monkeypatch.setattr(ms, 'add_user_groups', lambda module, user, groups, check_mode: calls.append(('groups', user)) or [])
+    monkeypatch.setattr(ms, 'ensure_unit', lambda module, name, state, enabled, check_mode: calls.append(
+        ('unit', name, state, enabled)) or dict(changed=False, started=False))
+    params = {'packages': [], 'tls_selfsigned': None, 'postfix_config': None, 'aliases': None,
+              'files': [{'path': '/etc/systemd/system/b.service', 'state': 'file'},
+                        {'path': '/etc/systemd/system/a.timer', 'state': 'absent'}],
+              'groups': [{'user': 'postfix', 'groups': ['sasl']}],
+              'services': [{'name': 'b.service', 'state': 'started', 'enabled': True},
+                           {'name': 'a.timer', 'state': 'stopped', 'enabled': False}]}
+    result = ms.run_managed_state(_Module(params))
+    assert calls == [('files', [('/etc/systemd/system/b.service', 'file')]),
+                     ('unit', 'a.timer', 'stopped', False),
+                     ('files', [('/etc/systemd/system/a.timer', 'absent')]),
+                     ('groups', 'postfix'),
+                     ('unit', 'b.service', 'started', True)]
+    assert sorted(result['services']) == ['a.timer', 'b.service']

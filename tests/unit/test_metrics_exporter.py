@@ -760,6 +760,12 @@ BAD_CONFIG = {
     'services as a list': ({'services': ['postfix']}, 'services must map service names to systemd units'),
     'matches as text': ({'journal_matches': 'SYSLOG_FACILITY=2'}, 'journal_matches must be a list'),
     'a typo': ({'listen_prot': 1}, 'unknown keys: listen_prot'),
+    'two recipients': ({'summary_recipient': 'a@example.org, b@example.org'},
+                       "summary_recipient must be one mail address (name@domain) or null, not 'a@example.org, b@example.org'"),
+    'a sender with a line break': ({'summary_sender': 'a@example.org\nBcc: x@example.net'},
+                                   'summary_sender must be one mail address'),
+    'a sender without a domain': ({'summary_sender': 'postmaster'}, "summary_sender must be one mail address"),
+    'a relative sendmail': ({'sendmail': 'sendmail'}, "sendmail must be an absolute path, not 'sendmail'"),
 }
 
 
@@ -951,7 +957,7 @@ def test_counter_deltas(before, after, expected):
 T_SUMMARY = 1_796_256_000  # 2026-12-03 00:00 UTC
 
 SUMMARY_OF_THE_SESSION = """\
-From 2026-12-03 00:00 UTC to 2026-12-04 00:00 UTC.
+Counted from 2026-12-03 00:00 UTC to 2026-12-04 00:00 UTC.
 
 Failed SMTP AUTH: 8
   by login: (other names) 5, alice@example.test 3
@@ -990,6 +996,201 @@ def test_the_summary_saves_a_snapshot_and_counts_from_it_the_next_day(tmp_path, 
     daemon.save()
     assert exporter.summary(cfg, snapshot, clock=lambda: T_SUMMARY + 86400) == 0
     second = capsys.readouterr().out
-    assert second.startswith('From 2026-12-03 00:00 UTC to 2026-12-04 00:00 UTC.\n\nFailed SMTP AUTH: 0\n'
+    assert second.startswith('Counted from 2026-12-03 00:00 UTC to 2026-12-04 00:00 UTC.\n\nFailed SMTP AUTH: 0\n'
                              'Successful SMTP AUTH: 5\nMessages from logged-in users: 3 to 4 recipients\n')
     assert 'Send-limit refusals: bob@example.test 2\n' in second
+
+
+# ---------------------------------------------------------------------------
+# The daily summary by mail: the message, and sendmail taking it (or not)
+# ---------------------------------------------------------------------------
+
+MESSAGE_OF_THE_SESSION = (
+    'From: mailstack-metrics@mx.example.test\n'
+    'To: postmaster@example.test\n'
+    'Subject: Mail summary for mx.example.test: 2026-12-03 00:00 UTC to 2026-12-04 00:00 UTC\n'
+    'Date: Fri, 04 Dec 2026 00:00:00 +0000\n'
+    'Message-ID: <summary.1@mx.example.test>\n'
+    'Auto-Submitted: auto-generated\n'
+    'Content-Type: text/plain; charset="utf-8"\n'
+    'Content-Transfer-Encoding: 7bit\n'
+    'MIME-Version: 1.0\n'
+    '\n' + SUMMARY_OF_THE_SESSION)
+
+
+def test_the_summary_message_exactly():
+    message = exporter.summary_message(SUMMARY_OF_THE_SESSION, 'mailstack-metrics@mx.example.test',
+                                       'postmaster@example.test', 'mx.example.test', T_SUMMARY, T_SUMMARY + 86400,
+                                       message_id='<summary.1@mx.example.test>')
+    assert message.as_bytes().decode('ascii') == MESSAGE_OF_THE_SESSION
+    # An mbox delivery would quote a body line beginning with "From " (">From ").
+    assert not re.search(r'(?m)^From ', SUMMARY_OF_THE_SESSION)
+
+
+def test_the_first_summary_message_and_a_login_that_is_not_ascii():
+    text = 'Since the counters began, to 2026-12-04 00:00 UTC.\n\nFailed SMTP AUTH: 1\n  by login: jos\u00e9@example.test 1\n'
+    message = exporter.summary_message(text, 'reports@example.test', 'postmaster@example.test', 'mx.example.test',
+                                       None, T_SUMMARY + 86400)
+    raw = message.as_bytes()
+    assert b'\nSubject: Mail summary for mx.example.test: the beginning to 2026-12-04 00:00 UTC\n' in raw
+    assert b'\nContent-Transfer-Encoding: 8bit\n' in raw
+    assert raw.endswith(text.encode('utf-8'))
+    assert re.match(r'<[^<>@\s]+@mx\.example\.test>\Z', message['Message-ID']), message['Message-ID']
+
+
+# A sendmail that writes its arguments and the message it read, then exits with the status given.
+FAKE_SENDMAIL = '''\
+import json, sys
+with open(%(record)r, 'a') as handle:
+    handle.write(json.dumps({'args': sys.argv[1:], 'message': sys.stdin.buffer.read().decode('utf-8')}) + '\\n')
+if %(status)d:
+    print('postdrop: warning: unable to look up public/pickup: No such file or directory', file=sys.stderr)
+    print('sendmail: fatal: mailstack-metrics(998): unable to execute /usr/sbin/postdrop -r', file=sys.stderr)
+sys.exit(%(status)d)
+'''
+
+
+def summary_config(tmp_path, status=0, **overrides):
+    """The exporter's config with a fake sendmail exiting with `status`, a postconf that says the host is
+    mx.example.test, and no postqueue; the state has the first 30 entries of the real session."""
+    record = tmp_path / 'sendmail.jsonl'
+    sendmail = fake_tool(tmp_path, 'sendmail', FAKE_SENDMAIL % {'record': str(record), 'status': status})
+    postconf = fake_tool(tmp_path, 'postconf', 'import sys\nassert sys.argv[1:] == ["-h", "myhostname"]\n'
+                                               'print("mx.example.test")\n')
+    tools = {'sendmail': sendmail, 'postconf': postconf,
+             'postqueue': fake_tool(tmp_path, 'postqueue', 'import sys; sys.exit(69)\n')}
+    cfg = config(tmp_path, **dict(tools, **overrides))
+    if not os.path.exists(cfg['state_file']):
+        daemon = exporter.Exporter(cfg)
+        for entry in session_entries()[:30]:
+            daemon.feed(entry)
+        daemon.save()
+    return cfg
+
+
+def sent(tmp_path):
+    """[(arguments, message)] of each run of the fake sendmail."""
+    path = tmp_path / 'sendmail.jsonl'
+    if not path.exists():
+        return []
+    return [(item['args'], item['message']) for item in map(json.loads, path.read_text().splitlines())]
+
+
+def test_the_summary_is_mailed_through_sendmail(tmp_path, capsys):
+    cfg = summary_config(tmp_path)
+    snapshot = tmp_path / 'snapshot.json'
+    assert exporter.summary(cfg, str(snapshot), 'postmaster@example.test', clock=lambda: T_SUMMARY) == 0
+    [(args, message)] = sent(tmp_path)
+    assert args == ['-i', '-f', 'mailstack-metrics@mx.example.test', '--', 'postmaster@example.test']
+    head, body = message.split('\n\n', 1)
+    headers = dict(line.split(': ', 1) for line in head.splitlines())
+    assert headers == {
+        'From': 'mailstack-metrics@mx.example.test', 'To': 'postmaster@example.test',
+        'Subject': 'Mail summary for mx.example.test: the beginning to 2026-12-03 00:00 UTC',
+        'Date': 'Thu, 03 Dec 2026 00:00:00 +0000', 'Message-ID': headers['Message-ID'],
+        'Auto-Submitted': 'auto-generated', 'Content-Type': 'text/plain; charset="utf-8"',
+        'Content-Transfer-Encoding': '7bit', 'MIME-Version': '1.0'}
+    assert body.startswith('Since the counters began, to 2026-12-03 00:00 UTC.\n\nFailed SMTP AUTH: 8\n')
+    output = capsys.readouterr()
+    assert output.out == ''  # mailed, not printed
+    assert 'the summary to 2026-12-03 00:00 UTC was mailed to postmaster@example.test' in output.err
+    assert json.loads(snapshot.read_text())['time'] == T_SUMMARY
+
+
+def test_the_sender_comes_from_the_config(tmp_path):
+    cfg = summary_config(tmp_path, summary_sender='reports@example.test')
+    assert exporter.summary(cfg, str(tmp_path / 'snapshot.json'), 'postmaster@example.test',
+                            clock=lambda: T_SUMMARY) == 0
+    [(args, message)] = sent(tmp_path)
+    assert args == ['-i', '-f', 'reports@example.test', '--', 'postmaster@example.test']
+    assert message.startswith('From: reports@example.test\n')
+    assert 'Subject: Mail summary for mx.example.test: ' in message  # the host is still Postfix's myhostname
+
+
+def test_without_postconf_the_sender_is_at_this_host(tmp_path, monkeypatch):
+    cfg = summary_config(tmp_path, postconf=str(tmp_path / 'no-postconf'))
+    monkeypatch.setattr(exporter.socket, 'getfqdn', lambda: 'host.example.test')
+    assert exporter.summary(cfg, str(tmp_path / 'snapshot.json'), 'postmaster@example.test',
+                            clock=lambda: T_SUMMARY) == 0
+    assert sent(tmp_path)[0][0][2] == 'mailstack-metrics@host.example.test'
+
+
+def test_a_summary_sendmail_refused_leaves_the_snapshot_for_the_next_run(tmp_path, capsys):
+    cfg = summary_config(tmp_path)
+    snapshot = tmp_path / 'snapshot.json'
+    assert exporter.summary(cfg, str(snapshot), 'postmaster@example.test', clock=lambda: T_SUMMARY) == 0
+    kept = snapshot.read_bytes()
+    failing = summary_config(tmp_path, status=75)
+    with pytest.raises(exporter.MailError, match=r'sendmail exited with status 75: sendmail: fatal: '
+                                                 r'mailstack-metrics\(998\): unable to execute /usr/sbin/postdrop -r\Z'):
+        exporter.summary(failing, str(snapshot), 'postmaster@example.test', clock=lambda: T_SUMMARY + 86400)
+    assert snapshot.read_bytes() == kept
+    # The next day's run covers both days, from the snapshot the failed run left.
+    cfg = summary_config(tmp_path)  # sendmail takes messages again
+    assert exporter.summary(cfg, str(snapshot), 'postmaster@example.test', clock=lambda: T_SUMMARY + 2 * 86400) == 0
+    subjects = [re.search(r'^Subject: (.*)$', message, re.M).group(1) for args, message in sent(tmp_path)]
+    assert subjects == ['Mail summary for mx.example.test: the beginning to 2026-12-03 00:00 UTC',
+                        'Mail summary for mx.example.test: 2026-12-03 00:00 UTC to 2026-12-04 00:00 UTC',
+                        'Mail summary for mx.example.test: 2026-12-03 00:00 UTC to 2026-12-05 00:00 UTC']
+    assert json.loads(snapshot.read_text())['time'] == T_SUMMARY + 2 * 86400
+
+
+def test_a_missing_sendmail_leaves_the_snapshot_alone(tmp_path):
+    cfg = summary_config(tmp_path, sendmail=str(tmp_path / 'no-sendmail'))
+    snapshot = tmp_path / 'snapshot.json'
+    with pytest.raises(exporter.MailError, match='cannot run .*/no-sendmail: No such file or directory'):
+        exporter.summary(cfg, str(snapshot), 'postmaster@example.test', clock=lambda: T_SUMMARY)
+    assert not snapshot.exists()
+
+
+def write_config(tmp_path, cfg):
+    path = tmp_path / 'exporter.json'
+    path.write_text(json.dumps(cfg))
+    return str(path)
+
+
+def test_main_mails_to_the_configured_recipient_and_says_so_when_sendmail_fails(tmp_path, capsys):
+    path = write_config(tmp_path, summary_config(tmp_path, status=1, summary_recipient='postmaster@example.test'))
+    snapshot = str(tmp_path / 'snapshot.json')
+    assert exporter.main(['--config', path, '--summary', snapshot, '--mail']) == 3
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        'mailstack-metrics-exporter: the summary was not mailed (the next one covers its period too): %s exited '
+        'with status 1: sendmail: fatal: mailstack-metrics(998): unable to execute /usr/sbin/postdrop -r'
+        % (tmp_path / 'sendmail'))
+    assert sent(tmp_path)[0][0][-2:] == ['--', 'postmaster@example.test']
+    assert not os.path.exists(snapshot)
+
+
+def test_main_mails_to_the_address_given(tmp_path, capsys):
+    path = write_config(tmp_path, summary_config(tmp_path, summary_recipient='postmaster@example.test'))
+    snapshot = str(tmp_path / 'snapshot.json')
+    assert exporter.main(['--config', path, '--summary', snapshot, '--mail-to', 'admin@example.test']) == 0
+    assert sent(tmp_path)[0][0][-2:] == ['--', 'admin@example.test']
+    assert os.path.exists(snapshot)
+
+
+MAIL_ARGUMENTS = {
+    '--mail without a configured recipient': (['--mail'], 2, 'invalid config: --mail needs summary_recipient'),
+    '--mail-to without --summary': (None, 2, '--mail and --mail-to go with --summary'),
+    'two addresses': (['--mail-to', 'a@example.test,b@example.test'], 2, '--mail-to takes one mail address'),
+    'an option as the address': (['--mail-to=-oQ/tmp@example.test'], 0, None),
+    '--mail and --mail-to': (['--mail', '--mail-to', 'a@example.test'], 2, 'not allowed with argument'),
+}
+
+
+@pytest.mark.parametrize('arguments, status, message', MAIL_ARGUMENTS.values(), ids=list(MAIL_ARGUMENTS))
+def test_mail_arguments(tmp_path, capsys, arguments, status, message):
+    path = write_config(tmp_path, summary_config(tmp_path))
+    snapshot = str(tmp_path / 'snapshot.json')
+    argv = ['--config', path] + (['--summary', snapshot] + arguments if arguments else ['--mail-to', 'a@example.test'])
+    try:
+        result = exporter.main(argv)
+    except SystemExit as exc:  # argparse refuses
+        result = exc.code
+    assert result == status
+    if message:
+        assert message in capsys.readouterr().err
+        assert sent(tmp_path) == []
+    else:
+        # After "--", sendmail takes even a leading dash as an address, never as an option.
+        assert sent(tmp_path)[0][0][-2:] == ['--', '-oQ/tmp@example.test']

@@ -23,6 +23,8 @@ GOOD = {
     'send_limit_message': 'Send limit reached, try again later',
     'fail2ban_enabled': False,
     'cyrus_sasl_pwcheck_method': 'auxprop',
+    'metrics_summary_recipient': '',
+    'metrics_summary_sender': '',
 }
 USERS = [
     {'name': 'alice', 'realm': 'example.org', 'password': 'secret-a',
@@ -85,7 +87,8 @@ def test_the_config_the_exporter_reads():
     assert config['config'] == {
         'listen_address': '127.0.0.1', 'listen_port': 9100, 'ipv4_prefix': 24, 'ipv6_prefix': 64, 'max_networks': 1000,
         'state_file': '/var/lib/mailstack-metrics/state.json', 'logins_file': '/etc/mailstack/metrics/logins',
-        'send_limit_message': None, 'services': {'postfix': 'postfix@-.service'}}
+        'send_limit_message': None, 'services': {'postfix': 'postfix@-.service'},
+        'summary_recipient': None, 'summary_sender': None}
 
 
 def test_the_exporter_accepts_the_config(tmp_path):
@@ -94,3 +97,22 @@ def test_the_exporter_accepts_the_config(tmp_path):
     path.write_text(json.dumps(metrics_exporter_config(dict(GOOD, send_limit_enabled=True))['config']))
     loaded = load_exporter().load_config(str(path))
     assert loaded['services'] == {'postfix': 'postfix@-.service', 'send_limit': 'policyd-rate-limit.service'}
+
+
+# case -> (variables that differ from GOOD, the summary's recipient and sender in the config)
+SUMMARY = {
+    'none set: no recipient, the default sender': ({}, None, None),
+    'both set': ({'metrics_summary_recipient': 'postmaster@example.org', 'metrics_summary_sender': 'reports@example.org'},
+                 'postmaster@example.org', 'reports@example.org'),
+    'null as empty': ({'metrics_summary_recipient': None, 'metrics_summary_sender': None}, None, None),
+}
+
+
+@pytest.mark.parametrize('changes, recipient, sender', SUMMARY.values(), ids=list(SUMMARY))
+def test_the_summary_addresses(tmp_path, changes, recipient, sender):
+    config = metrics_exporter_config(dict(GOOD, **changes))['config']
+    assert (config['summary_recipient'], config['summary_sender']) == (recipient, sender)
+    path = tmp_path / 'exporter.json'
+    path.write_text(json.dumps(config))
+    loaded = load_exporter().load_config(str(path))  # the exporter accepts it
+    assert (loaded['summary_recipient'], loaded['summary_sender']) == (recipient, sender)

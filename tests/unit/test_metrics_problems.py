@@ -60,6 +60,44 @@ CASES = {
                               'metrics_alert_rules_path is an absolute file path without blanks (got "alerts.yml").'),
     'a rules directory': ({'metrics_alert_rules_path': '/etc/prometheus/rules/'}, '(got "/etc/prometheus/rules/")'),
     'a line break': ({'metrics_alert_down_for': '2m\n- alert: x'}, '(got "2m\\n- alert: x")'),
+    # The daily summary
+    'the summary on, with a recipient': ({'metrics_summary_enabled': True,
+                                          'metrics_summary_recipient': 'postmaster@example.org'}, None),
+    'the summary on as text, an address with + and an apostrophe': (
+        {'metrics_summary_enabled': 'yes', 'metrics_summary_recipient': "o'brien+summary@mail.example.org"}, None),
+    'a sender and another calendar': ({'metrics_summary_sender': 'reports@example.org',
+                                       'metrics_summary_on_calendar': 'Mon *-*-* 07:00'}, None),
+    'a recipient set while the summary is off': ({'metrics_summary_recipient': 'postmaster@example.org'}, None),
+    'the summary on without a recipient': (
+        {'metrics_summary_enabled': True},
+        'metrics_summary_recipient is needed with metrics_summary_enabled: the mail address the daily summary is sent '
+        'to, such as postmaster@example.org (got "").'),
+    'the summary on with a null recipient': ({'metrics_summary_enabled': True, 'metrics_summary_recipient': None},
+                                             'metrics_summary_recipient is needed'),
+    'the summary enabled as a word': ({'metrics_summary_enabled': 'sometimes'},
+                                      'metrics_summary_enabled is true (mail a daily summary) or false (got "sometimes").'),
+    'a recipient without a domain': ({'metrics_summary_recipient': 'postmaster'},
+                                     'metrics_summary_recipient is one mail address such as postmaster@example.org, '
+                                     'without a name, blank or line break (got "postmaster").'),
+    'two recipients': ({'metrics_summary_recipient': 'a@example.org, b@example.org'},
+                       '(got "a@example.org, b@example.org")'),
+    'two recipients as a list': ({'metrics_summary_recipient': ['a@example.org', 'b@example.org']},
+                                 '(got ["a@example.org", "b@example.org"])'),
+    'a recipient with a name': ({'metrics_summary_recipient': 'Postmaster <postmaster@example.org>'},
+                                '(got "Postmaster <postmaster@example.org>")'),
+    'a recipient with a header after it': ({'metrics_summary_recipient': 'a@example.org\nBcc: x@example.net'},
+                                           '(got "a@example.org\\nBcc: x@example.net")'),
+    'a recipient with a blank': ({'metrics_summary_recipient': 'post master@example.org'}, 'metrics_summary_recipient'),
+    'a domain ending in a dot': ({'metrics_summary_recipient': 'postmaster@example.org.'}, 'metrics_summary_recipient'),
+    'a sender without a domain': ({'metrics_summary_sender': 'reports'},
+                                  "metrics_summary_sender is empty (mailstack-metrics@ Postfix's myhostname) or one "
+                                  'mail address such as reports@example.org (got "reports").'),
+    'an empty calendar': ({'metrics_summary_on_calendar': ''},
+                          'metrics_summary_on_calendar is a systemd calendar event on one line, such as '
+                          '"*-*-* 06:00:00" or "daily" (got "").'),
+    'a calendar with a line break': ({'metrics_summary_on_calendar': 'daily\nExecStart=/bin/sh'},
+                                     '(got "daily\\nExecStart=/bin/sh")'),
+    'a calendar as a number': ({'metrics_summary_on_calendar': 6}, '(got 6)'),
 }
 
 

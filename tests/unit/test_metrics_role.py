@@ -6,6 +6,7 @@ variables to them and fails with every problem, and that the config the role
 derives from the playbook's variables is one the exporter accepts.
 """
 
+import base64
 import json
 import re
 
@@ -21,8 +22,17 @@ FAILURES = {
         'Prometheus duration longer than 0, such as 10m, 1h or 7d (got "soon").'),
     'a line break': (
         {'metrics_alert_auth_window': '10m\n- alert: x'},
-        'These variables contain a line break, which would inject lines into the exporter configuration or the alert '
-        'rules: metrics_alert_auth_window.'),
+        'These variables contain a line break, which would inject lines into the exporter configuration, the alert '
+        'rules or the summary timer: metrics_alert_auth_window.'),
+    'the summary without a recipient': (
+        {'metrics_summary_enabled': True},
+        'metrics_summary_recipient is needed with metrics_summary_enabled: the mail address the daily summary is sent '
+        'to, such as postmaster@example.org (got "").'),
+    'a calendar event systemd cannot parse': (
+        {'metrics_summary_enabled': True, 'metrics_summary_recipient': 'postmaster@example.org',
+         'metrics_summary_on_calendar': 'every morning'},
+        'metrics_summary_on_calendar is a systemd calendar event (systemd.time(7)), such as "*-*-* 06:00:00" or "daily" '
+        '(got "every morning"): Failed to parse calendar specification \'every morning\': Invalid argument'),
 }
 
 
@@ -63,3 +73,56 @@ def test_the_postfix_unit_follows_the_install_method(tmp_path, method, unit):
                                 messages=['UNIT={{ __metrics_exporter.config.services.postfix }}=END'])
     assert rc == 0, output
     assert 'UNIT=%s=END' % unit in output
+
+
+SUMMARY_ON = {'metrics_summary_enabled': True, 'metrics_summary_recipient': 'postmaster@example.org',
+              'metrics_summary_on_calendar': 'Mon *-*-* 07:00'}
+
+
+def _shown(output, name):
+    """The value a message NAME={{ value | to_json | b64encode }}=END showed."""
+    found = re.search(name + r'=([A-Za-z0-9+/=]*?)=END', output)
+    assert found, output
+    return json.loads(base64.b64decode(found.group(1)))
+
+
+def test_the_summary_units_and_what_the_exporter_is_told(tmp_path):
+    messages = ['SERVICE={{ __metrics_summary_service_item | to_json | b64encode }}=END',
+                'TIMER={{ __metrics_summary_timer_item | to_json | b64encode }}=END',
+                'CONFIG={{ __metrics_exporter.config | to_json | b64encode }}=END']
+    rc, output = run_role_tasks(tmp_path, 'metrics', 'validate', SUMMARY_ON, messages=messages)
+    assert rc == 0, output
+    service, timer = _shown(output, 'SERVICE'), _shown(output, 'TIMER')
+    assert (service['path'], timer['path']) == ('/etc/systemd/system/mailstack-metrics-summary.service',
+                                                '/etc/systemd/system/mailstack-metrics-summary.timer')
+    assert [(item['owner'], item['group'], item['mode']) for item in (service, timer)] == [('root', 'root', '0644')] * 2
+    unit = service['content'].splitlines()
+    assert 'Type=oneshot' in unit and 'User=mailstack-metrics' in unit
+    assert ('ExecStart=/usr/bin/python3 /usr/local/lib/mailstack/mailstack-metrics-exporter --config '
+            '/etc/mailstack/metrics/exporter.json --summary /var/lib/mailstack-metrics/summary-snapshot.json --mail') in unit
+    # postdrop is setgid and writes the maildrop queue: nothing that sets or implies NoNewPrivileges=.
+    assert 'ReadWritePaths=/var/spool/postfix/maildrop' in unit and 'ProtectSystem=strict' in unit
+    settings = {line.split('=', 1)[0] for line in unit if '=' in line and not line.startswith('#')}
+    assert not settings & {'NoNewPrivileges', 'SystemCallFilter', 'PrivateDevices', 'RestrictNamespaces',
+                           'MemoryDenyWriteExecute', 'ProtectKernelTunables', 'RestrictSUIDSGID', 'LockPersonality'}
+    assert ['OnCalendar=Mon *-*-* 07:00', 'Persistent=true', 'WantedBy=timers.target'] == [
+        line for line in timer['content'].splitlines() if line.split('=')[0] in ('OnCalendar', 'Persistent', 'WantedBy')]
+    config = _shown(output, 'CONFIG')
+    assert (config['summary_recipient'], config['summary_sender']) == ('postmaster@example.org', None)
+
+
+def test_the_summary_units_go_when_it_is_off(tmp_path):
+    messages = ['SERVICE={{ __metrics_summary_service_item | to_json | b64encode }}=END',
+                'TIMER={{ __metrics_summary_timer_item | to_json | b64encode }}=END']
+    rc, output = run_role_tasks(tmp_path, 'metrics', 'validate', {}, messages=messages)
+    assert rc == 0, output
+    assert _shown(output, 'SERVICE') == {'path': '/etc/systemd/system/mailstack-metrics-summary.service', 'state': 'absent'}
+    assert _shown(output, 'TIMER') == {'path': '/etc/systemd/system/mailstack-metrics-summary.timer', 'state': 'absent'}
+
+
+def test_postdrop_writes_the_queue_directory_of_a_source_build(tmp_path):
+    rc, output = run_role_tasks(tmp_path, 'metrics', 'validate',
+                                dict(SUMMARY_ON, postfix_install_method='source', postfix_source_queue_directory='/srv/pq'),
+                                messages=['UNIT={{ __metrics_summary_unit | to_json | b64encode }}=END'])
+    assert rc == 0, output
+    assert 'ReadWritePaths=/srv/pq/maildrop' in _shown(output, 'UNIT')
