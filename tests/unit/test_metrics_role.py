@@ -12,8 +12,15 @@ import re
 
 import pytest
 
-from helpers.roles import run_role_tasks
+from helpers.roles import run_role_tasks as _run_role_tasks
 from helpers.metrics import load_exporter
+
+# The facts the role gathers before its checks (the Postfix unit follows the release).
+FACTS = {'os_family': 'Debian', 'distribution_major_version': '12'}
+
+
+def run_role_tasks(tmp_path, role, tasks_from, variables, **kwargs):
+    return _run_role_tasks(tmp_path, role, tasks_from, dict({'ansible_facts': FACTS}, **variables), **kwargs)
 
 FAILURES = {
     'two problems in one message': (
@@ -67,9 +74,12 @@ def test_the_config_from_the_playbook_variables_is_one_the_exporter_accepts(tmp_
     assert config['send_limit_message'] == 'Send limit reached, try again later'
 
 
-@pytest.mark.parametrize('method, unit', [('package', 'postfix@-.service'), ('source', 'postfix.service')])
-def test_the_postfix_unit_follows_the_install_method(tmp_path, method, unit):
-    rc, output = run_role_tasks(tmp_path, 'metrics', 'validate', {'postfix_install_method': method},
+@pytest.mark.parametrize('method, release, unit', [('package', '12', 'postfix@-.service'),
+                                                   ('package', '13', 'postfix.service'),
+                                                   ('source', '12', 'postfix.service')])
+def test_the_postfix_unit_follows_the_install_method_and_release(tmp_path, method, release, unit):
+    facts = dict(FACTS, distribution_major_version=release)
+    rc, output = run_role_tasks(tmp_path, 'metrics', 'validate', {'postfix_install_method': method, 'ansible_facts': facts},
                                 messages=['UNIT={{ __metrics_exporter.config.services.postfix }}=END'])
     assert rc == 0, output
     assert 'UNIT=%s=END' % unit in output
