@@ -141,8 +141,9 @@ def test_the_metrics_count_the_ban_and_the_failures_from_the_journal(server, att
         server.file('/var/log/fail2ban.log').content_string
     bans = series('mailstack_fail2ban_bans_total', jail=JAIL)
     failures = series('mailstack_smtp_auth_failures_by_login_total', login=USER)
-    expected = dict(counters_before, **{bans: counters_before.get(bans, 0) + 1,
-                                        failures: counters_before[failures] + MYNETWORKS_FAILURES + MAXRETRY})
+    expected = dict(counters_before)
+    expected[bans] = counters_before.get(bans, 0) + 1
+    expected[failures] = counters_before[failures] + MYNETWORKS_FAILURES + MAXRETRY
     wait_until('the bans and failures in the scrape (value: the scrape)', lambda: _counters(server), 30,
                until=lambda value: value == expected)
 
