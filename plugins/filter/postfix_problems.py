@@ -26,6 +26,7 @@ NAMES = (
     'postfix_tls_renewal_hook',
     'postfix_tls_renewal_hook_names',
     'postfix_submission_policy_services',
+    'postfix_submission_data_policy_services',
     'postfix_submission_sender_restrictions',
     'postfix_tls_selfsigned_valid_days',
     'postfix_tls_selfsigned_renew_days',
@@ -208,10 +209,11 @@ def _is_count(value):
 
 def _submission(v):
     problems = []
-    bad_services = [item for item in as_list(v['postfix_submission_policy_services']) if not matches(POLICY_SERVICE, item)]
-    if bad_services:
-        problems.append('postfix_submission_policy_services takes unix:name (below the queue directory) or inet:host:port '
-                        '(wrong: %s).' % shown(bad_services))
+    for name in ('postfix_submission_policy_services', 'postfix_submission_data_policy_services'):
+        bad_services = [item for item in as_list(v[name]) if not matches(POLICY_SERVICE, item)]
+        if bad_services:
+            problems.append('%s takes unix:name (below the queue directory) or inet:host:port (wrong: %s).'
+                            % (name, shown(bad_services)))
     bad_restrictions = [item for item in as_list(v['postfix_submission_sender_restrictions'])
                         if RESTRICTION_SEPARATOR.search(as_text(item))]
     if bad_restrictions:

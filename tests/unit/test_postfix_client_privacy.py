@@ -57,6 +57,11 @@ CASES = {
                                                                'nested_header_checks': ''}},
     '3.7 login logged': {'__postfix_mail_version': '3.7.11', 'postfix_submission_log_sasl_login': True,
                          'postfix_submission_policy_services': ['unix:ratelimit/policy']},
+    '3.7 policy at DATA': {'__postfix_mail_version': '3.7.11',
+                           'postfix_submission_data_policy_services': ['unix:ratelimit/policy']},
+    '3.7 policy at DATA after the own': {'__postfix_mail_version': '3.7.11',
+                                         'postfix_submission_data_policy_services': ['unix:ratelimit/policy'],
+                                         'postfix_main_cf_extra': {'smtpd_data_restrictions': 'reject_unauth_pipelining'}},
     # Read by this machine's 3.7 postconf, which does not know 3.10's smtpd_hide_client_session.
     '3.10 login logged': {'__postfix_mail_version': '3.10.5', 'postfix_submission_log_sasl_login': True,
                           'postfix_submission_policy_services': ['unix:ratelimit/policy'],
@@ -337,10 +342,10 @@ def test_the_dots_of_the_host_name_are_literal(rendered, tmp_path):
 LOGIN_INFO = '/etc/postfix/submission_login_info'
 
 
-def _recipient_restrictions(master_cf, tmp_path):
-    """{service: smtpd_recipient_restrictions} of the submission services, as this machine's postconf reads them."""
+def _recipient_restrictions(master_cf, tmp_path, parameter='smtpd_recipient_restrictions'):
+    """{service: parameter} of the submission services, as this machine's postconf reads them."""
     config_dir = tmp_path / 'etc'
-    config_dir.mkdir()
+    config_dir.mkdir(parents=True)
     (config_dir / 'main.cf').write_text('compatibility_level = 3.6\nmyhostname = %s\n' % HOSTNAME)
     (config_dir / 'master.cf').write_text(master_cf)
     settled(config_dir / 'main.cf', config_dir / 'master.cf')
@@ -348,7 +353,7 @@ def _recipient_restrictions(master_cf, tmp_path):
                           env=dict(os.environ, LANG='C', LC_ALL='C'))
     assert proc.stderr == ''
     return {line.split('/')[0]: line.split(' = ', 1)[1] for line in proc.stdout.splitlines()
-            if '/inet/smtpd_recipient_restrictions = ' in line}
+            if '/inet/%s = ' % parameter in line}
 
 
 def test_before_3_10_each_recipient_logs_its_login_before_the_policy_service(rendered, tmp_path):
@@ -374,3 +379,13 @@ def test_from_3_10_on_or_when_off_no_login_is_logged(rendered, tmp_path, case):
     assert restrictions == ({'submission': 'check_policy_service unix:ratelimit/policy',
                              'submissions': 'check_policy_service unix:ratelimit/policy'} if case != '3.7' else {})
     assert result['login_info_files'] == [{'path': LOGIN_INFO, 'state': 'absent'}]
+
+
+def test_a_policy_service_at_data_follows_the_main_cf_data_restrictions(rendered, tmp_path):
+    """The send limit on Debian 13 (postfix_submission_data_policy_services): the whole message, at DATA."""
+    for case, own in (('3.7 policy at DATA', ''), ('3.7 policy at DATA after the own', 'reject_unauth_pipelining, ')):
+        master_cf = rendered[case][0]
+        expected = own + 'check_policy_service unix:ratelimit/policy'
+        assert _recipient_restrictions(master_cf, tmp_path / case.replace(' ', '-'), 'smtpd_data_restrictions') == {
+            'submission': expected, 'submissions': expected}
+        assert 'smtpd_recipient_restrictions' not in master_cf

@@ -21,6 +21,7 @@ GOOD = {
     'postfix_tls_renewal_hook': False,
     'postfix_tls_renewal_hook_names': [],
     'postfix_submission_policy_services': [],
+    'postfix_submission_data_policy_services': [],
     'postfix_submission_sender_restrictions': ['reject_authenticated_sender_login_mismatch'],
     'postfix_tls_selfsigned_valid_days': 365,
     'postfix_tls_selfsigned_renew_days': 30,
@@ -143,6 +144,10 @@ CASES = {
     'a policy service without type': ({'postfix_submission_policy_services': ['ratelimit/policy']},
                                       'postfix_submission_policy_services takes unix:name (below the queue directory) or '
                                       'inet:host:port (wrong: "ratelimit/policy")'),
+    'a policy service at DATA': ({'postfix_submission_data_policy_services': ['unix:ratelimit/policy']}, None),
+    'a policy service at DATA without type': ({'postfix_submission_data_policy_services': ['ratelimit/policy']},
+                                              'postfix_submission_data_policy_services takes unix:name (below the '
+                                              'queue directory) or inet:host:port (wrong: "ratelimit/policy").'),
     'a policy service without port': ({'postfix_submission_policy_services': ['inet:127.0.0.1']}, '(wrong: "inet:127.0.0.1")'),
     'a policy service with a newline': ({'postfix_submission_policy_services': ['unix:policy\n']}, r'(wrong: "unix:policy\n")'),
     'no sender restriction': ({'postfix_submission_sender_restrictions': []}, None),
