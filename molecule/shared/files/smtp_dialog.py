@@ -9,7 +9,8 @@ the server unchanged) or one of:
   @STARTTLS  STARTTLS, the TLS handshake (no certificate check: the server is
              self-signed), then EHLO again
   @DATA text DATA, then the message `text` (header, blank line, body; line
-             ends as \n), ended with a dot: the reply is the one to the dot
+             ends as \n), ended with a dot: the reply is the one to the dot,
+             or the one to DATA when DATA is refused
 
 Prints one JSON object: the greeting and, per step, the reply code and text.
 A dropped connection is recorded as code -1 and ends the dialogue. Given a
@@ -65,7 +66,10 @@ def run(program):
                     entry['ehlo_after_tls'] = ehlo_code
                     entry['features'] = dict(client.esmtp_features)
             elif step.startswith('@DATA '):
-                code, message = client.data(step[len('@DATA '):])
+                try:
+                    code, message = client.data(step[len('@DATA '):])
+                except smtplib.SMTPDataError as refused:  # DATA itself refused: its reply
+                    code, message = refused.smtp_code, refused.smtp_error
             else:
                 client.putcmd(step)
                 code, message = client.getreply()
