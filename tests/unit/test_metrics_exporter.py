@@ -160,6 +160,16 @@ CLASSIFY = {
         'Recipient address rejected: Send limit reached, try again later; from=<bob@other.test> to=<r0@example.net> '
         'proto=ESMTP helo=<attacker.example.net> sasl_method=PLAIN sasl_username=bob@other.test',
         {'event': 'send_limit_refusal', 'pid': '7', 'qid': 'NOQUEUE', 'login': 'bob@other.test'}),
+    # The send limit on Debian 13 refuses the whole message at DATA (smtpd_data_restrictions); counted for
+    # bob by the default scenario's test_send_limit_debian13.py.
+    'a 3.10 refusal of a whole message at DATA': (
+        'postfix/submission/smtpd', '4F2A13AC71D: reject: DATA from unknown[127.0.0.1]: 450 4.7.1 <DATA>: Data command '
+        'rejected: Send limit reached, try again later; from=<bob@other.test> proto=ESMTP helo=<attacker.example.net> '
+        'sasl_method=PLAIN sasl_username=bob@other.test',
+        {'event': 'send_limit_refusal', 'pid': '7', 'qid': '4F2A13AC71D', 'login': 'bob@other.test'}),
+    'another refusal at DATA is not a send-limit refusal': (
+        'postfix/submission/smtpd', '4F2A13AC71D: reject: DATA from unknown[127.0.0.1]: 554 5.5.1 <DATA>: Data command '
+        'rejected: Error: no valid recipients; from=<bob@other.test> proto=ESMTP helo=<x>', None),
     'a HELO cannot fake the login of a 3.10 record': (
         SMTPD, 'NOQUEUE: reject: RCPT from localhost[127.0.0.1]: 450 4.7.1 <r4@example.net>: Recipient address '
                'rejected: Send limit reached, try again later; from=<alice@example.test> to=<r4@example.net> '
