@@ -290,11 +290,31 @@ def _side_by_side(args):
             print('roles deployed in %.0f s (%s%s)' % (time.monotonic() - start, args.checkout or 'this checkout',
                                                        ', metrics ' + label if args.metrics_on_off else ''))
         _report_rounds(args, containers, env)
+        if args.metrics_on_off:
+            _report_exporter_counts(containers['on'], args, env)
     finally:
         for name in containers.values():
             _podman('rm', '--force', '--time', '0', name, env=env, check=False)
         _podman('network', 'rm', network, env=env, check=False)
         subprocess.run(['rm', '-rf', workdir], check=False)
+
+
+SCRAPE = ("import sys, urllib.request; "
+          "sys.stdout.write(urllib.request.urlopen('http://127.0.0.1:9154/metrics', timeout=10).read().decode())")
+
+
+def _report_exporter_counts(name, args, env):
+    """What the exporter counted of the load: every session's AUTH succeeded, so rounds x sessions, once it caught up."""
+    expected = args.rounds * args.sessions
+    deadline = time.monotonic() + 60
+    while True:
+        text = _podman('exec', name, 'python3', '-c', SCRAPE, env=env).stdout
+        counted = sum(float(line.rsplit(' ', 1)[1]) for line in text.splitlines()
+                      if line.startswith('mailstack_smtp_auth_successes_total{'))
+        if counted >= expected or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    print('metrics on: the exporter counted %d AUTH successes of the %d sessions' % (counted, expected))
 
 
 def _report_rounds(args, containers, env):
