@@ -22,6 +22,7 @@ FACTS = {'os_family': 'Debian', 'distribution_major_version': '12'}
 def run_role_tasks(tmp_path, role, tasks_from, variables, **kwargs):
     return _run_role_tasks(tmp_path, role, tasks_from, dict({'ansible_facts': FACTS}, **variables), **kwargs)
 
+
 FAILURES = {
     'two problems in one message': (
         {'metrics_listen_address': 'localhost', 'metrics_alert_down_for': 'soon'},
