@@ -6,10 +6,12 @@ security-outside (outside the server's mynetworks) or, for checks that must
 not be throttled by anvil, inside security-server against 127.0.0.1.
 """
 
+import time
+
 import pytest
 
 from helpers.molecule import container
-from security_helpers import OUTSIDE, SERVER
+from security_helpers import OUTSIDE, SEND_LIMIT, SERVER, send_limit_rcpts, send_limit_refusals
 
 # Matrix name -> test file; pytest_terminal_summary prints one line per matrix.
 _MATRICES = {
@@ -32,6 +34,17 @@ def server():
 @pytest.fixture(scope='session')
 def outside():
     return container(OUTSIDE)
+
+
+@pytest.fixture(scope='session', autouse=True)
+def carol_over_the_limit(server):
+    """carol crosses her send limit first in the session, so its window runs out while the other modules test
+    (test_send_limit.py checks what was answered, then that the window reset, without waiting for it)."""
+    refusals_before = send_limit_refusals(server)
+    started = time.monotonic()
+    over = send_limit_rcpts(server, 'carol', SEND_LIMIT + 1)
+    return {'started': started, 'refusals_before': refusals_before, 'over': over,
+            'dave': send_limit_rcpts(server, 'dave', 2), 'carol_again': send_limit_rcpts(server, 'carol', 1)}
 
 
 @pytest.fixture(scope='session')

@@ -4,6 +4,8 @@ import base64
 import json
 import shlex
 
+from helpers.metrics import parse_exposition
+
 SERVER = 'security-server'
 OUTSIDE = 'security-outside'
 PASSWORDS = {'alice': 'Alice-Secret-7f3c9e1a', 'bob': 'Bob-Secret-2b8d4f60',
@@ -36,3 +38,27 @@ def good_auth_from_server(server, user='alice'):
     """AUTH PLAIN with a good password on 587 from inside the server (127.0.0.1: exempt from anvil)."""
     result = dialog(server, ['@EHLO', '@STARTTLS', 'AUTH PLAIN ' + plain('', user, PASSWORDS[user]), 'QUIT'])
     return result['steps'][2]['code']
+
+
+# The send limit of the scenario (molecule.yml): recipients per window of seconds.
+SEND_LIMIT = 5
+SEND_LIMIT_WINDOW = 30
+
+
+def send_limit_rcpts(server, login, count):
+    """Log in as `login`, send as his own address to `count` recipients in one transaction; the RCPT replies."""
+    user = login.split('@')[0]
+    steps = ['@EHLO', '@STARTTLS', 'AUTH PLAIN ' + plain('', login, PASSWORDS[user]), 'MAIL FROM:<%s@mailstack.test>' % user]
+    steps += ['RCPT TO:<r%d@outside.example.net>' % n for n in range(count)] + ['RSET', 'QUIT']
+    result = dialog(server, steps)
+    assert result['steps'][2]['code'] == 235 and result['steps'][3]['code'] == 250, result
+    return [(entry['code'], entry['text']) for entry in result['steps'] if entry['step'].startswith('RCPT')]
+
+
+def send_limit_refusals(server):
+    """{login: mailstack_send_limit_refusals_total} scraped from the metrics role's exporter."""
+    text = server.check_output("python3 -c 'import sys, urllib.request; "
+                               "sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode())' "
+                               "http://127.0.0.1:9154/metrics")
+    return {dict(key[1])['login']: value for key, value in parse_exposition(text).items()
+            if key[0] == 'mailstack_send_limit_refusals_total'}
