@@ -42,3 +42,19 @@ def parse_exposition(text):
 def series(name, **labels):
     """The key of one series in parse_exposition's result."""
     return (name, tuple(sorted(labels.items())))
+
+
+# The metrics role's endpoint, as a Prometheus on the host itself scrapes it.
+ENDPOINT = 'http://127.0.0.1:9154/metrics'
+SCRAPE = ("python3 -c 'import sys, urllib.request; "
+          "sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode())' %s")
+
+
+def scrape(host, url=ENDPOINT):
+    """The exposition text of the metrics endpoint, fetched inside the testinfra `host`."""
+    return host.check_output(SCRAPE % url)
+
+
+def by_label(host, name, label):
+    """{value of `label`: sample} of the metric `name`, scraped inside `host`."""
+    return {dict(key[1])[label]: value for key, value in parse_exposition(scrape(host)).items() if key[0] == name}

@@ -539,8 +539,10 @@ def test_a_new_login_in_the_logins_file_is_picked_up(tmp_path):
 # Following the journal: journalctl's arguments, restarts from the cursor
 # ---------------------------------------------------------------------------
 
+# A journalctl that logs its arguments, prints the entries after --after-cursor (at most `batch`), then
+# ends (journalctl stopped: the exporter starts it again) or, with `follow`, waits as --follow does.
 FAKE_JOURNALCTL = '''\
-import json, sys
+import json, sys, time
 args = sys.argv[1:]
 with open(%(log)r, 'a') as handle:
     handle.write(json.dumps(args) + '\\n')
@@ -552,6 +554,8 @@ if after:
 batch = entries[:%(batch)d]
 for entry in batch:
     print(json.dumps(entry), flush=True)
+if %(follow)r:
+    time.sleep(600)  # --follow: nothing new
 '''
 
 
@@ -566,7 +570,7 @@ def test_follow_reads_on_from_the_cursor_each_time_journalctl_ends(tmp_path, mon
     entries = session_entries()
     (tmp_path / 'entries.json').write_text(''.join(json.dumps(e) + '\n' for e in entries))
     journalctl = fake_tool(tmp_path, 'journalctl', FAKE_JOURNALCTL % {
-        'log': str(tmp_path / 'calls'), 'entries': str(tmp_path / 'entries.json'), 'batch': 25})
+        'log': str(tmp_path / 'calls'), 'entries': str(tmp_path / 'entries.json'), 'batch': 25, 'follow': False})
     monkeypatch.setattr(exporter, 'RESTART_DELAY', 0.01)
     daemon = exporter.Exporter(config(tmp_path, journalctl=journalctl))
     thread = threading.Thread(target=daemon.follow, daemon=True)
@@ -601,7 +605,7 @@ def test_follow_survives_a_missing_journalctl_and_an_unwritable_state(tmp_path, 
     entries = session_entries()
     (tmp_path / 'entries.json').write_text(''.join(json.dumps(e) + '\n' for e in entries))
     daemon.config['journalctl'] = fake_tool(tmp_path, 'journalctl', FAKE_JOURNALCTL % {
-        'log': str(tmp_path / 'calls'), 'entries': str(tmp_path / 'entries.json'), 'batch': 100})
+        'log': str(tmp_path / 'calls'), 'entries': str(tmp_path / 'entries.json'), 'batch': 100, 'follow': False})
     now[0] += 10
     thread = threading.Thread(target=daemon.follow, daemon=True)
     thread.start()
@@ -798,22 +802,6 @@ def test_the_defaults_listen_on_loopback_only(tmp_path):
 # The daemon as systemd runs it: serve, scrape, stop with SIGTERM, start again
 # ---------------------------------------------------------------------------
 
-FOLLOWING_JOURNALCTL = '''\
-import json, sys, time
-args = sys.argv[1:]
-with open(%(log)r, 'a') as handle:
-    handle.write(json.dumps(args) + '\\n')
-after = [a.split('=', 1)[1] for a in args if a.startswith('--after-cursor=')]
-entries = [json.loads(line) for line in open(%(entries)r)]
-if after:
-    cursors = [e['__CURSOR'] for e in entries]
-    entries = entries[cursors.index(after[0]) + 1:]
-for entry in entries:
-    print(json.dumps(entry), flush=True)
-time.sleep(600)  # --follow: nothing new
-'''
-
-
 def free_port():
     with socket.socket() as sock:
         sock.bind(('127.0.0.1', 0))
@@ -836,8 +824,8 @@ def test_the_daemon_serves_saves_at_sigterm_and_reads_on_after_a_restart(tmp_pat
     entries = session_entries()
     half = 36
     (tmp_path / 'entries.json').write_text(''.join(json.dumps(e) + '\n' for e in entries[:half]))
-    journalctl = fake_tool(tmp_path, 'journalctl', FOLLOWING_JOURNALCTL % {
-        'log': str(tmp_path / 'calls'), 'entries': str(tmp_path / 'entries.json')})
+    journalctl = fake_tool(tmp_path, 'journalctl', FAKE_JOURNALCTL % {
+        'log': str(tmp_path / 'calls'), 'entries': str(tmp_path / 'entries.json'), 'batch': 10 ** 6, 'follow': True})
     port = free_port()
     cfg = {k: v for k, v in config(tmp_path, journalctl=journalctl, listen_port=port,
                                    postqueue=fake_tool(tmp_path, 'postqueue', 'pass\n'),

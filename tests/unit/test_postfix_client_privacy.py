@@ -195,18 +195,24 @@ def test_the_users_nested_header_checks_are_kept(rendered):
     ]
 
 
-@pytest.mark.parametrize('case', ['3.7', '3.7 own header_checks', '3.7 own nested_header_checks'])
-def test_postconf_reads_the_overrides_without_a_warning(rendered, tmp_path, case):
-    master_cf, _result = rendered[case]
+def _postconf_overrides(master_cf, tmp_path):
+    """The service overrides (`postconf -P`) of `master_cf` as this machine's postconf reads it, with no warning."""
     config_dir = tmp_path / 'etc'
-    config_dir.mkdir()
+    config_dir.mkdir(parents=True)
     (config_dir / 'main.cf').write_text('compatibility_level = 3.6\nmyhostname = %s\n' % HOSTNAME)
     (config_dir / 'master.cf').write_text(master_cf)
     settled(config_dir / 'main.cf', config_dir / 'master.cf')
     proc = subprocess.run(['postconf', '-c', str(config_dir), '-P'], capture_output=True, text=True, check=True,
                           env=dict(os.environ, LANG='C', LC_ALL='C'))
     assert proc.stderr == ''
-    overrides = [line for line in proc.stdout.splitlines()
+    return proc.stdout.splitlines()
+
+
+@pytest.mark.parametrize('case', ['3.7', '3.7 own header_checks', '3.7 own nested_header_checks'])
+def test_postconf_reads_the_overrides_without_a_warning(rendered, tmp_path, case):
+    master_cf, _result = rendered[case]
+    all_overrides = _postconf_overrides(master_cf, tmp_path)
+    overrides = [line for line in all_overrides
                  if line.startswith('submission-cleanup/') or '/cleanup_service_name' in line
                  or '/smtpd_sasl_authenticated_header' in line]
     user = dict(CASES[case].get('postfix_main_cf_extra') or {})
@@ -221,7 +227,7 @@ def test_postconf_reads_the_overrides_without_a_warning(rendered, tmp_path, case
         'submission/inet/smtpd_sasl_authenticated_header = no',
         'submissions/inet/cleanup_service_name = submission-cleanup',
         'submissions/inet/smtpd_sasl_authenticated_header = no',
-    ]), proc.stdout
+    ]), all_overrides
 
 
 # --- the header_checks table, run by postmap over real headers ------------------
@@ -344,15 +350,7 @@ LOGIN_INFO = '/etc/postfix/submission_login_info'
 
 def _recipient_restrictions(master_cf, tmp_path, parameter='smtpd_recipient_restrictions'):
     """{service: parameter} of the submission services, as this machine's postconf reads them."""
-    config_dir = tmp_path / 'etc'
-    config_dir.mkdir(parents=True)
-    (config_dir / 'main.cf').write_text('compatibility_level = 3.6\nmyhostname = %s\n' % HOSTNAME)
-    (config_dir / 'master.cf').write_text(master_cf)
-    settled(config_dir / 'main.cf', config_dir / 'master.cf')
-    proc = subprocess.run(['postconf', '-c', str(config_dir), '-P'], capture_output=True, text=True, check=True,
-                          env=dict(os.environ, LANG='C', LC_ALL='C'))
-    assert proc.stderr == ''
-    return {line.split('/')[0]: line.split(' = ', 1)[1] for line in proc.stdout.splitlines()
+    return {line.split('/')[0]: line.split(' = ', 1)[1] for line in _postconf_overrides(master_cf, tmp_path)
             if '/inet/%s = ' % parameter in line}
 
 

@@ -22,14 +22,13 @@ import uuid
 
 import pytest
 
-from helpers.metrics import parse_exposition, series
+from helpers.metrics import ENDPOINT, SCRAPE, parse_exposition, scrape, series
 from helpers.molecule import container, wait_until
 from helpers.smtp import auth_plain, smtp_dialog
 
 PASSWORDS = {'alice': 'alice-test-password', 'alice-phone': 'alice-phone-test-password',
              'alice-laptop': 'alice-laptop-test-password', 'bob@other.test': 'bob-test-password'}
 REALM = 'mailstack.test'
-ENDPOINT = 'http://127.0.0.1:9154/metrics'
 FAILURES_ALICE = 3  # N
 FAILURES_UNKNOWN = 2  # M
 UNKNOWN_LOGIN = 'nobody-%s' % uuid.uuid4().hex[:8]
@@ -49,12 +48,6 @@ def _name(host):
 
 def _other(name):
     return 'default-debian13' if name == 'default-debian12' else 'default-debian12'
-
-
-def scrape(box, url=ENDPOINT):
-    """The exposition text, fetched inside the container."""
-    return box.check_output("python3 -c 'import sys, urllib.request; "
-                            "sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode())' %s" % url)
 
 
 def counters(box):
@@ -180,6 +173,5 @@ def test_a_restart_of_postfix_and_of_the_exporter_keeps_every_counter(traffic):
     box, _before, after = traffic[:3]
     box.check_output('systemctl restart postfix')
     box.check_output('systemctl restart mailstack-metrics-exporter')
-    wait_until('the endpoint after the restart', lambda: box.run('python3 -c "import urllib.request; '
-               'urllib.request.urlopen(\'%s\', timeout=5)"' % ENDPOINT).rc == 0, 30)
+    wait_until('the endpoint after the restart', lambda: box.run(SCRAPE % ENDPOINT).rc == 0, 30)
     assert _delta(after, counters(box)) == {}

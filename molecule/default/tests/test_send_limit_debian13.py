@@ -17,7 +17,7 @@ ends the record with the login).
 
 import pytest
 
-from helpers.metrics import parse_exposition
+from helpers.metrics import by_label
 from helpers.molecule import container, wait_until
 from helpers.smtp import auth_plain, smtp_dialog
 
@@ -33,11 +33,7 @@ def box():
 
 
 def _refusals(box):
-    text = box.check_output("python3 -c 'import sys, urllib.request; "
-                            "sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode())' "
-                            "http://127.0.0.1:9154/metrics")
-    return {dict(key[1])['login']: value for key, value in parse_exposition(text).items()
-            if key[0] == 'mailstack_send_limit_refusals_total'}
+    return by_label(box, 'mailstack_send_limit_refusals_total', 'login')
 
 
 @pytest.fixture(scope='module', autouse=True)

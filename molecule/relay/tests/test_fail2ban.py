@@ -17,7 +17,7 @@ import shlex
 
 import pytest
 
-from helpers.metrics import parse_exposition, series
+from helpers.metrics import parse_exposition, scrape, series
 from helpers.molecule import container, wait_until
 from helpers.smtp import auth_plain, smtp_dialog
 
@@ -44,10 +44,7 @@ def attacker():
 
 
 def _counters(server):
-    text = server.check_output("python3 -c 'import sys, urllib.request; "
-                               "sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode())' "
-                               "http://127.0.0.1:9154/metrics")
-    return {key: value for key, value in parse_exposition(text).items()
+    return {key: value for key, value in parse_exposition(scrape(server)).items()
             if key[0] in ('mailstack_fail2ban_bans_total', 'mailstack_smtp_auth_failures_by_login_total')}
 
 

@@ -4,7 +4,7 @@ import base64
 import json
 import shlex
 
-from helpers.metrics import parse_exposition
+from helpers.metrics import by_label
 
 SERVER = 'security-server'
 OUTSIDE = 'security-outside'
@@ -57,8 +57,4 @@ def send_limit_rcpts(server, login, count):
 
 def send_limit_refusals(server):
     """{login: mailstack_send_limit_refusals_total} scraped from the metrics role's exporter."""
-    text = server.check_output("python3 -c 'import sys, urllib.request; "
-                               "sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode())' "
-                               "http://127.0.0.1:9154/metrics")
-    return {dict(key[1])['login']: value for key, value in parse_exposition(text).items()
-            if key[0] == 'mailstack_send_limit_refusals_total'}
+    return by_label(server, 'mailstack_send_limit_refusals_total', 'login')
