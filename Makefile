@@ -78,6 +78,10 @@ check-tools: ## Check that every command the scripts and tests call is installed
 fresh-machine: container-packages ## Guard: make demo, demo-test and host-packages inside a brand-new Debian 12 container
 	tests/hosts/fresh-machine.sh
 
+.PHONY: new-machine-test
+new-machine-test: container-packages ## make demo, then make test, timed, inside a brand-new Debian 12 container (about an hour)
+	tests/hosts/fresh-machine.sh --full
+
 .PHONY: venv
 venv: $(VENV)/.installed ## Create .venv with the pinned Python tooling
 
