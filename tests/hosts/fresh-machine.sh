@@ -11,8 +11,9 @@
 # `make test` installs) and `make check-tools` (every command the suite calls).
 #
 # With --full (make new-machine-test, about an hour of both cores; not part of
-# make test), the container runs the README's second command after the demo:
-# the whole `make test`, except this guard itself, and the time of each.
+# make test), the container gets a clean clone of HEAD and runs the README's
+# second command after the demo: the whole `make test`, except this guard
+# itself, each line stamped with the seconds since make test began.
 #
 # The container stands in for a new machine of the kind CI runs on: root,
 # Debian 12, no systemd as PID 1 (with systemd as PID 1 the container's
@@ -70,7 +71,11 @@ main() {
     podman image exists "$IMAGE" || "$ROOT/tests/hosts/build-images.sh" bookworm
     podman rm --force --time 0 "$NAME" >/dev/null 2>&1 || true
 
-    "$ROOT/tests/tools/copy-checkout.sh" "$work/project"
+    if $full; then
+        git clone --quiet "$ROOT" "$work/project" # make test reads git: a clean clone of HEAD
+    else
+        "$ROOT/tests/tools/copy-checkout.sh" "$work/project"
+    fi
     mkdir -p "$work/storage"
     # The inner podman keeps its storage on this machine's disk: overlayfs
     # cannot stack on the container's own overlay root.
