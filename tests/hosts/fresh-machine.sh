@@ -86,6 +86,13 @@ main() {
 
     podman exec --env DEBIAN_FRONTEND=noninteractive "$NAME" bash -c \
         'apt-get update -qq && apt-get install -y -qq make git >/dev/null'
+    # The kind's CA bundle is the system's, and its pip reads it from
+    # /etc/pip.conf: ansible-test's pip sees neither the variables above nor
+    # a bundle elsewhere.
+    if [ -r "$HOST_CA" ]; then
+        podman exec "$NAME" bash -c "cp $GUEST_CA /etc/ssl/certs/ca-certificates.crt &&
+            printf '[global]\ncert = /etc/ssl/certs/ca-certificates.crt\n' >/etc/pip.conf"
+    fi
     in_guest bash -c '! command -v podman && ! command -v iptables && ! podman image ls 2>/dev/null' >/dev/null
     phase "baseline of a new machine (make, git; no podman, no iptables, no images)"
 
