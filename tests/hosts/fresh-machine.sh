@@ -25,6 +25,12 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 export CONTAINERS_CONF="$ROOT/tests/hosts/containers.conf"
 NAME=mailstack-fresh-machine
+# The container's own network: on podman's default one (198.19.255.0/24,
+# tests/hosts/containers.conf) its address would lie in the subnet of the
+# inner podman's default network, and the inner containers there would
+# reach nothing outside.
+NETWORK=mailstack-fresh-machine
+SUBNET=198.19.254.0/24
 IMAGE=${MAILSTACK_FRESH_IMAGE:-localhost/mailstack-debian:12}
 HOST_CA=/etc/ssl/certs/ca-certificates.crt
 GUEST_CA=/run/mailstack-host-ca.crt
@@ -32,6 +38,7 @@ GUEST_CA=/run/mailstack-host-ca.crt
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/mailstack-fresh.XXXXXX")
 cleanup() {
     podman rm --force --time 0 "$NAME" >/dev/null 2>&1 || true
+    podman network rm --force "$NETWORK" >/dev/null 2>&1 || true
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -70,6 +77,8 @@ main() {
     esac
     podman image exists "$IMAGE" || "$ROOT/tests/hosts/build-images.sh" bookworm
     podman rm --force --time 0 "$NAME" >/dev/null 2>&1 || true
+    podman network rm --force "$NETWORK" >/dev/null 2>&1 || true
+    podman network create --subnet "$SUBNET" "$NETWORK" >/dev/null
 
     if $full; then
         git clone --quiet "$ROOT" "$work/project" # make test reads git: a clean clone of HEAD
@@ -79,7 +88,7 @@ main() {
     mkdir -p "$work/storage"
     # The inner podman keeps its storage on this machine's disk: overlayfs
     # cannot stack on the container's own overlay root.
-    podman run --detach --name "$NAME" --hostname fresh-machine --privileged --systemd=false \
+    podman run --detach --name "$NAME" --hostname fresh-machine --privileged --systemd=false --network "$NETWORK" \
         --volume "$work/project:/root/project" --volume "$work/storage:/var/lib/containers" \
         "${guest_env[@]}" "$IMAGE" sleep infinity >/dev/null
     phase "container $NAME started from $IMAGE"
