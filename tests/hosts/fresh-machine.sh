@@ -36,7 +36,14 @@ HOST_CA=/etc/ssl/certs/ca-certificates.crt
 GUEST_CA=/run/mailstack-host-ca.crt
 
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/mailstack-fresh.XXXXXX")
+# --full keeps the logs of make test's stages in .cache/new-machine/.
+keep_logs() {
+    local logs="$ROOT/.cache/new-machine"
+    rm -rf "$logs" && mkdir -p "$logs"
+    cp -r "$work/project/.cache/molecule-logs" "$work/project/.cache/core-versions/logs" "$logs/" 2>/dev/null || true
+}
 cleanup() {
+    if [ "${full:-false}" = true ]; then keep_logs; fi
     podman rm --force --time 0 "$NAME" >/dev/null 2>&1 || true
     podman network rm --force "$NETWORK" >/dev/null 2>&1 || true
     rm -rf "$work"
@@ -68,8 +75,8 @@ with_elapsed_time() {
 
 in_guest() { podman exec --workdir /root/project "$NAME" "$@"; }
 
+full=false
 main() {
-    local full=false
     case "${1:-}" in
         --full) full=true ;;
         "") ;;
@@ -88,7 +95,10 @@ main() {
     mkdir -p "$work/storage"
     # The inner podman keeps its storage on this machine's disk: overlayfs
     # cannot stack on the container's own overlay root.
+    # No pids limit: podman's default of 2048 (threads included) is a limit a
+    # machine does not have, and make test's parallel stages exceed it.
     podman run --detach --name "$NAME" --hostname fresh-machine --privileged --systemd=false --network "$NETWORK" \
+        --pids-limit -1 \
         --volume "$work/project:/root/project" --volume "$work/storage:/var/lib/containers" \
         "${guest_env[@]}" "$IMAGE" sleep infinity >/dev/null
     phase "container $NAME started from $IMAGE"
