@@ -1,4 +1,4 @@
-"""How the postfix role sets up its submission services (587, 465), as data.
+"""The postfix_submission_options filter: how the postfix role sets up its submission services (587, 465), as data.
 
 Each case gives the variables that differ from GOOD (the role's defaults,
 with the installed Postfix 3.7.11 as tasks/converge.yml gives it) and what the
@@ -8,10 +8,11 @@ login of each recipient is logged (the INFO table), the -o arguments of the
 sender login check and the policy services, and those of the services' own
 cleanup service.
 
-The tables were taken from the role's Jinja (vars/main.yml) by rendering it
-with ansible-playbook. test_the_role_writes_what_the_tables_say renders the
-role's variables again for every case, in one run, so that the role and the
-tables cannot drift apart.
+The tables were taken from the role's Jinja (vars/main.yml, before the
+filter replaced it) by rendering it with ansible-playbook. The filter must
+give the same; test_the_role_writes_what_the_tables_say renders the role's
+variables for every case, in one run, so that the role and the tables cannot
+drift apart.
 """
 
 import json
@@ -19,7 +20,10 @@ import os
 
 import pytest
 import yaml
+from ansible.errors import AnsibleFilterError
 
+from ansible_collections.mailstack.sasl_postfix.plugins.filter.postfix_submission_options import (
+    postfix_submission_options)
 from helpers.roles import run_playbook
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -45,6 +49,12 @@ GOOD = {
     'postfix_submission_data_policy_services': [],
     'postfix_smtpd_recipient_restrictions': [],
     'postfix_main_cf_extra': {},
+}
+# The names the role gives its files and cleanup service (vars/main.yml), which the filter is handed.
+ROLE_NAMES = {
+    '__postfix_submission_cleanup_service': 'submission-cleanup',
+    '__postfix_submission_header_checks_file': HEADER_CHECKS,
+    '__postfix_submission_login_info_file': LOGIN_INFO,
 }
 
 SMTPD = ['-o smtpd_hide_client_session=yes', '-o smtpd_sasl_authenticated_header=no']
@@ -243,6 +253,44 @@ def _cases():
 
 
 CASES = _cases()
+
+# --- the filter -------------------------------------------------------------------
+
+@pytest.mark.parametrize('case', list(CASES))
+def test_the_filter_gives_what_the_tables_say(case):
+    variables, expected = CASES[case]
+    result = postfix_submission_options(dict(variables, **ROLE_NAMES))
+    assert sorted(result) == ['cleanup_args', 'login_info', 'policy_args', 'privacy', 'privacy_args']
+    assert {key: result[key] for key in expected} == expected
+
+
+def test_the_filter_wants_every_variable():
+    with pytest.raises(AnsibleFilterError, match='needs the variables __postfix_submission_login_info_file$'):
+        postfix_submission_options(dict(GOOD, __postfix_submission_cleanup_service='submission-cleanup',
+                                        __postfix_submission_header_checks_file=HEADER_CHECKS))
+
+
+# case -> the variables that differ from GOOD; the version matters, and it is empty or cannot be compared
+NO_VERSION = {
+    'privacy, empty': {'__postfix_mail_version': ''},
+    'privacy, null': {'__postfix_mail_version': None},
+    'the login, empty': {'__postfix_mail_version': '', 'postfix_submission_hide_client_session': False,
+                         'postfix_submission_log_sasl_login': True},
+    'a word': {'__postfix_mail_version': 'three.ten'},
+}
+
+
+@pytest.mark.parametrize('changes', NO_VERSION.values(), ids=list(NO_VERSION))
+def test_a_version_that_matters_must_be_one(changes):
+    with pytest.raises(AnsibleFilterError, match='__postfix_mail_version'):
+        postfix_submission_options(dict(GOOD, **dict(ROLE_NAMES, **changes)))
+
+
+def test_the_version_is_compared_only_when_it_matters():
+    result = postfix_submission_options(dict(GOOD, __postfix_mail_version='', postfix_submission_hide_client_session=False,
+                                             **ROLE_NAMES))
+    assert (result['privacy'], result['login_info']) == ('none', False)
+
 
 # --- the role's variables, rendered by ansible-playbook ---------------------------
 
