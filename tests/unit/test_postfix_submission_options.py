@@ -112,9 +112,10 @@ POLICY_ARGS = {
     'nothing': ({}, []),
     'the sender login check': ({'postfix_submission_sender_restrictions': ['reject_authenticated_sender_login_mismatch']},
                                [SENDER_CHECK]),
-    'two sender restrictions': ({'postfix_submission_sender_restrictions': ['reject_authenticated_sender_login_mismatch',
-                                                                             'reject_unknown_sender_domain']},
-                                [SENDER_CHECK + ',reject_unknown_sender_domain']),
+    'two sender restrictions': (
+        {'postfix_submission_sender_restrictions': ['reject_authenticated_sender_login_mismatch',
+                                                    'reject_unknown_sender_domain']},
+        [SENDER_CHECK + ',reject_unknown_sender_domain']),
     'a policy service at RCPT': ({'postfix_submission_policy_services': [POLICY]}, [RCPT_POLICY]),
     'two policy services at RCPT': (
         {'postfix_submission_policy_services': [POLICY, 'inet:127.0.0.1:10031']},
@@ -253,6 +254,7 @@ def _cases():
 
 
 CASES = _cases()
+
 
 # --- the filter -------------------------------------------------------------------
 
