@@ -272,6 +272,27 @@ def test_the_filter_wants_every_variable():
                                         __postfix_submission_header_checks_file=HEADER_CHECKS))
 
 
+# A list variable given as one string is one item, as postfix_problems checks it (argument_specs lets a string
+# through as a list). The role's Jinja used it as a list of its characters; not in the tables above.
+# case -> (variables that differ from GOOD, the policy_args expected)
+ONE_STRING = {
+    'sender restrictions': ({'postfix_submission_sender_restrictions': 'reject_authenticated_sender_login_mismatch'},
+                            [SENDER_CHECK]),
+    'policy services at RCPT': ({'postfix_submission_policy_services': POLICY}, [RCPT_POLICY]),
+    'policy services at DATA': ({'postfix_submission_data_policy_services': POLICY}, [DATA_POLICY]),
+    'main.cf\'s recipient restrictions': (
+        {'postfix_submission_policy_services': [POLICY],
+         'postfix_smtpd_recipient_restrictions': 'reject_unknown_recipient_domain'},
+        ['-o { smtpd_recipient_restrictions = reject_unknown_recipient_domain, '
+         'check_policy_service unix:ratelimit/policy }']),
+}
+
+
+@pytest.mark.parametrize('changes, expected', ONE_STRING.values(), ids=list(ONE_STRING))
+def test_a_string_for_a_list_is_one_item(changes, expected):
+    assert postfix_submission_options(dict(GOOD, **dict(ROLE_NAMES, **changes)))['policy_args'] == expected
+
+
 # case -> the variables that differ from GOOD; the version matters, and it is empty or cannot be compared
 NO_VERSION = {
     'privacy, empty': {'__postfix_mail_version': ''},
