@@ -37,9 +37,11 @@ CONTAINER_PACKAGES := podman runc netavark aardvark-dns iptables debootstrap pyt
 # alert rules (tests/unit/test_metrics_alert_rules.py); where systemd runs, the
 # package also starts a Prometheus server on port 9090. systemd-journal-remote
 # writes the real journal files the metrics exporter's tests follow with
-# journalctl (tests/unit/test_metrics_exporter.py).
+# journalctl (tests/unit/test_metrics_exporter.py). xz-utils unpacks the Debian
+# part of Postfix's source package, where the source scenario finds the release
+# signing key (molecule/source/prepare.yml): a minimal Debian has no xz.
 TOOL_PACKAGES := sasl2-bin libsasl2-modules db-util postfix postfix-lmdb postfix-cdb \
-	swaks libdigest-hmac-perl msmtp shellcheck \
+	swaks libdigest-hmac-perl msmtp shellcheck xz-utils \
 	gcc libc6-dev libsasl2-dev valgrind python3-aiosmtpd python3-cryptography \
 	prometheus systemd-journal-remote
 HOST_PACKAGES := $(CONTAINER_PACKAGES) $(TOOL_PACKAGES)
@@ -48,7 +50,7 @@ DOCS_PACKAGES := chromium
 # The commands those packages provide that the scripts and tests call: the
 # fresh-machine guard checks that a new machine has each after `setup`.
 HOST_COMMANDS := podman runc iptables debootstrap ssh ssh-keygen saslpasswd2 sasldblistusers2 db_dump db_load \
-	postconf postmap swaks msmtp shellcheck gcc valgrind promtool
+	postconf postmap swaks msmtp shellcheck xz gcc valgrind promtool
 
 .PHONY: help
 help: ## List the targets

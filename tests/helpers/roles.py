@@ -15,7 +15,17 @@ PLAYBOOK = """
         name: mailstack.sasl_postfix.{role}
         tasks_from: {tasks_from}
         public: true
-{messages}{end}"""
+{tasks}{end}"""
+
+
+def role_play(role, tasks_from, tasks='', end_play=False):
+    """The playbook text that includes `tasks_from` of `role` on localhost, its variables public, then `tasks`.
+
+    `tasks` is YAML text of tasks indented for the play's task list;
+    end_play=True ends the play before the role's handlers run.
+    """
+    end = '    - ansible.builtin.meta: end_play\n' if end_play else ''
+    return PLAYBOOK.format(role=role, tasks_from=tasks_from, tasks=tasks, end=end)
 
 
 def run_role_tasks(tmp_path, role, tasks_from, variables, messages=(), run_handlers=True, extra_args=()):
@@ -29,8 +39,7 @@ def run_role_tasks(tmp_path, role, tasks_from, variables, messages=(), run_handl
     Returns (rc, output).
     """
     debug = ''.join('    - ansible.builtin.debug:\n        msg: %s\n' % json.dumps(m) for m in messages)
-    end = '' if run_handlers else '    - ansible.builtin.meta: end_play\n'
-    play = PLAYBOOK.format(role=role, tasks_from=tasks_from, messages=debug, end=end)
+    play = role_play(role, tasks_from, tasks=debug, end_play=not run_handlers)
     return run_playbook(tmp_path, play, variables, extra_args)
 
 

@@ -26,7 +26,7 @@ import pytest
 import yaml
 
 from helpers.postfix import settled
-from helpers.roles import run_playbook
+from helpers.roles import role_play, run_playbook
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ROLE = os.path.join(REPO_ROOT, 'roles', 'postfix')
@@ -71,18 +71,6 @@ CASES = {
                                                       'postfix_myhostname': 'm-x_1.example.org'},
 }
 
-PLAY = """
-- hosts: localhost
-  connection: local
-  gather_facts: false
-  tasks:
-    - ansible.builtin.include_role:
-        name: mailstack.sasl_postfix.postfix
-        tasks_from: validate
-        public: true
-{renders}    - ansible.builtin.meta: end_play
-"""
-
 RENDER = """    - ansible.builtin.template:
         src: {template}
         dest: {out}/master.cf
@@ -107,7 +95,7 @@ def rendered(tmp_path_factory):
         out.mkdir()
         renders += RENDER.format(template=os.path.join(ROLE, 'templates', 'master.cf.j2'), out=out,
                                  variables=json.dumps(variables))
-    rc, output = run_playbook(tmp, PLAY.format(renders=renders), dict(DEBIAN, ansible_facts=FACTS))
+    rc, output = run_playbook(tmp, role_play('postfix', 'validate', renders, end_play=True), dict(DEBIAN, ansible_facts=FACTS))
     assert rc == 0, output
     result = {}
     for index, case in enumerate(CASES):

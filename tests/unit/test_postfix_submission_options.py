@@ -24,7 +24,7 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.mailstack.sasl_postfix.plugins.filter.postfix_submission_options import (
     postfix_submission_options)
-from helpers.roles import run_playbook
+from helpers.roles import role_play, run_playbook
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ROLE = os.path.join(REPO_ROOT, 'roles', 'postfix')
@@ -318,16 +318,7 @@ def test_the_version_is_compared_only_when_it_matters():
 # --- the role's variables, rendered by ansible-playbook ---------------------------
 
 # One task for every case: each variable from the loop item, as task vars (above the role's defaults).
-PLAY = """
-- hosts: localhost
-  connection: local
-  gather_facts: false
-  tasks:
-    - ansible.builtin.include_role:
-        name: mailstack.sasl_postfix.postfix
-        tasks_from: validate
-        public: true
-    - ansible.builtin.debug:
+TASKS = """    - ansible.builtin.debug:
         msg:
           privacy: "{{{{ __postfix_submission_privacy }}}}"
           privacy_args: "{{{{ __postfix_submission_privacy_args }}}}"
@@ -341,7 +332,6 @@ PLAY = """
         content: "{{{{ __rendered.results | map(attribute='msg') | to_json }}}}"
         dest: {out}
         mode: "0644"
-    - ansible.builtin.meta: end_play
 """
 
 
@@ -350,7 +340,7 @@ def role_values(tmp_path_factory):
     """{case: what the role's vars/main.yml makes of its variables}, all rendered by one ansible-playbook run."""
     tmp = tmp_path_factory.mktemp('submission')
     variables = ''.join('        %s: "{{ item.%s }}"\n' % (name, name) for name in GOOD)
-    play = PLAY.format(variables=variables, out=tmp / 'rendered.json')
+    play = role_play('postfix', 'validate', TASKS.format(variables=variables, out=tmp / 'rendered.json'), end_play=True)
     extra = dict(DEBIAN, ansible_facts=FACTS, __cases=[case[0] for case in CASES.values()])
     rc, output = run_playbook(tmp, play, extra)
     assert rc == 0, output
