@@ -81,7 +81,7 @@ fresh-machine: container-packages ## Guard: make demo, demo-test and host-packag
 	tests/hosts/fresh-machine.sh
 
 .PHONY: new-machine-test
-new-machine-test: container-packages ## make demo, then make test, timed, inside a brand-new Debian 12 container (about an hour)
+new-machine-test: container-packages ## make demo, then make test, timed, inside a brand-new Debian 12 container (about 30 minutes)
 	tests/hosts/fresh-machine.sh --full
 
 .PHONY: venv

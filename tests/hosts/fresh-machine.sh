@@ -10,7 +10,7 @@
 # session for many passwords), `make host-packages` (the rest of the list
 # `make test` installs) and `make check-tools` (every command the suite calls).
 #
-# With --full (make new-machine-test, about an hour of both cores; not part of
+# With --full (make new-machine-test, about 30 minutes of both cores; not part of
 # make test), the container gets a clean clone of HEAD and runs the README's
 # second command after the demo: the whole `make test`, except this guard
 # itself, each line stamped with the seconds since make test began.
